@@ -1,0 +1,1 @@
+"""Mata Duitan backend: FastAPI + MongoDB, the only owner of the money."""

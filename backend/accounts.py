@@ -1,0 +1,162 @@
+"""Accounts: sign-up, sign-in (with lock-out), profiles, Telegram links, freezing, the first admin."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from backend.config import Settings
+from backend.db import Doc, Store, now_ms
+from backend.errors import NotAuthenticated, NotFound, TooManyRequests, UsernameTaken
+from backend.ledger import iso
+from backend.ratelimit import RateLimiter
+from backend.schemas import USERNAME_RE, UserCreate
+from backend.security import hash_password, verify_password
+
+logger = logging.getLogger(__name__)
+
+IP_FAILURE_FACTOR = 4  # one address may fail this many times more than one username
+
+
+class Accounts:
+    """Users and their credentials (balances belong to the ledger)."""
+
+    def __init__(self, store: Store, settings: Settings, limiter: RateLimiter) -> None:
+        self.store = store
+        self.settings = settings
+        self.limiter = limiter
+
+    def signup(self, form: UserCreate, *, role: str = "user") -> Doc:
+        """Create an account with a zero balance; UsernameTaken when the name exists."""
+        now = now_ms()
+        user: Doc = {
+            "_id": form.username,
+            "name": form.name,
+            "email": form.email,
+            "contact": form.contact,
+            "password_hash": hash_password(form.password),
+            "role": role,
+            "frozen": False,
+            "lang": "id",
+            "balance": 0,
+            "outbox": [],
+            "inbox": [],
+            "in_flight": 0,
+            "day": 0,
+            "day_out": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        try:
+            self.store.users.insert_one(user)
+        except DuplicateKeyError:
+            raise UsernameTaken("that username is taken") from None
+        logger.info("account created username=%s", form.username)
+        return user
+
+    def authenticate(self, username: str, password: str, client: str) -> Doc:
+        """The user whose password this is; the same 401 for any wrong pair; 429 when locked."""
+        key = username.lower() if USERNAME_RE.match(username) else "?invalid"
+        window = self.settings.signin_lock_seconds
+        limit = self.settings.signin_max_failures
+        if (
+            self.limiter.count("signin:u:" + key, window) >= limit
+            or self.limiter.count("signin:ip:" + client, window) >= limit * IP_FAILURE_FACTOR
+        ):
+            retry = self.limiter.retry_after(window)
+            raise TooManyRequests(f"too many failed sign-ins; try again in {retry} s", "signin_locked")
+        user = self.store.users.find_one({"_id": key})
+        if not verify_password(user["password_hash"] if user else None, password) or user is None:
+            self.limiter.hit("signin:u:" + key, window)
+            self.limiter.hit("signin:ip:" + client, window)
+            raise NotAuthenticated("wrong username or password", "invalid_credentials")
+        return user
+
+    def get(self, username: str) -> Doc:
+        """One user, or NotFound."""
+        user = self.store.users.find_one({"_id": username.lower()})
+        if user is None:
+            raise NotFound(f"user {username!r} not found", "user_not_found")
+        return user
+
+    def set_lang(self, username: str, lang: str) -> None:
+        """Language of the messages the backend sends this user."""
+        self.store.users.update_one({"_id": username}, {"$set": {"lang": lang, "updated_at": now_ms()}})
+
+    def link_chat(self, username: str, chat_id: int, lang: str) -> None:
+        """Bind a Telegram chat to this account (moving it away from any other account)."""
+        now = now_ms()
+        self.store.users.update_many(
+            {"telegram_chat_id": chat_id, "_id": {"$nin": [username]}},
+            {"$unset": {"telegram_chat_id": ""}, "$set": {"updated_at": now}},
+        )
+        self.store.users.update_one(
+            {"_id": username}, {"$set": {"telegram_chat_id": chat_id, "lang": lang, "updated_at": now}}
+        )
+
+    def unlink_chat(self, username: str, chat_id: int) -> None:
+        """Forget the chat of this account, if it is still that one."""
+        self.store.users.update_one(
+            {"_id": username, "telegram_chat_id": chat_id},
+            {"$unset": {"telegram_chat_id": ""}, "$set": {"updated_at": now_ms()}},
+        )
+
+    def set_frozen(self, username: str, frozen: bool) -> Doc:
+        """Freeze (no money moves out) or unfreeze an account."""
+        result = self.store.users.update_one(
+            {"_id": username.lower()}, {"$set": {"frozen": frozen, "updated_at": now_ms()}}
+        )
+        if result.matched_count == 0:
+            raise NotFound(f"user {username!r} not found", "user_not_found")
+        return self.get(username)
+
+    def search(self, prefix: str | None, *, limit: int, cursor: str | None) -> tuple[list[Doc], str | None]:
+        """Users by username (optionally starting with `prefix`), in order, one page."""
+        query: dict[str, Any] = {}
+        bounds: dict[str, str] = {}
+        if prefix:
+            bounds = {"$gte": prefix.lower(), "$lt": prefix.lower() + "\x7f"}
+        if cursor:
+            bounds["$gt"] = cursor
+        if bounds:
+            query["_id"] = bounds
+        page = list(self.store.users.find(query).sort("_id", ASCENDING).limit(limit + 1))
+        more = len(page) > limit
+        page = page[:limit]
+        return page, (page[-1]["_id"] if more and page else None)
+
+    def ensure_admin(self) -> None:
+        """Create the first admin from ADMIN_USERNAME/ADMIN_PASSWORD when it does not exist."""
+        name, password = self.settings.admin_username, self.settings.admin_password
+        if not password:
+            logger.warning("ADMIN_PASSWORD is unset: no admin account is created")
+            return
+        if self.store.users.find_one({"_id": name.lower()}, {"_id": 1}) is not None:
+            self.store.users.update_one({"_id": name.lower()}, {"$set": {"role": "admin"}})
+            return
+        form = UserCreate(username=name, password=password, name="Administrator")
+        try:
+            self.signup(form, role="admin")
+        except UsernameTaken:  # another process created it first
+            return
+        logger.info("admin account %s created", name)
+
+
+def private_view(user: Doc, currency: str) -> dict[str, Any]:
+    """A user's own profile and balance."""
+    return {
+        "username": user["_id"],
+        "name": user["name"],
+        "email": user.get("email"),
+        "contact": user.get("contact"),
+        "amount_credit": user["balance"],
+        "currency": currency,
+        "frozen": bool(user.get("frozen")),
+        "lang": user.get("lang", "id"),
+        "telegram_linked": "telegram_chat_id" in user,
+        "role": user.get("role", "user"),
+        "created_at": iso(user.get("created_at")),
+    }

@@ -1,0 +1,101 @@
+"""Admin REST: money in and out, users, freezing, the ledger, reversals, reconciliation."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+
+from backend.accounts import private_view
+from backend.api.deps import AdminUser, IdempotencyKey, WalletDep, current_admin
+from backend.ledger import DEPOSIT, WITHDRAWAL, public_movement
+from backend.schemas import AdminMoney, AdminUserList, Movement, Page, Reconciliation, ReverseForm
+from backend.schemas import AdminUser as AdminUserSchema
+
+router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(current_admin)])
+
+Limit = Annotated[int, Query(ge=1, le=200)]
+Kind = Literal["transfer", "bill_payment", "deposit", "withdrawal", "reversal"]
+State = Literal["pending", "committed", "done", "rejected"]
+
+
+@router.post("/users/{username}/deposit", status_code=201, response_model=Movement)
+def deposit(username: str, form: AdminMoney, key: IdempotencyKey, admin: AdminUser,
+            wallet: WalletDep) -> JSONResponse:  # fmt: skip
+    """Bring money into a user's account (cash in), recorded in the ledger and the audit log."""
+    status, body = wallet.admin_money(admin, DEPOSIT, username, form.amount, form.reference, key)
+    return JSONResponse(body, status_code=status)
+
+
+@router.post("/users/{username}/withdraw", status_code=201, response_model=Movement)
+def withdraw(username: str, form: AdminMoney, key: IdempotencyKey, admin: AdminUser,
+             wallet: WalletDep) -> JSONResponse:  # fmt: skip
+    """Take money out of a user's account (cash out); never below zero."""
+    status, body = wallet.admin_money(admin, WITHDRAWAL, username, form.amount, form.reference, key)
+    return JSONResponse(body, status_code=status)
+
+
+@router.get("/users", response_model=AdminUserList)
+def list_users(wallet: WalletDep, q: Annotated[str | None, Query(max_length=32)] = None,
+               limit: Limit = 50, cursor: Annotated[str | None, Query(max_length=32)] = None) -> dict[str, Any]:  # fmt: skip
+    """Users in username order, optionally those whose username starts with `q`."""
+    page, next_cursor = wallet.accounts.search(q, limit=limit, cursor=cursor)
+    currency = wallet.settings.currency
+    return {"items": [private_view(u, currency) for u in page], "next_cursor": next_cursor}
+
+
+@router.post("/users/{username}/freeze", response_model=AdminUserSchema)
+def freeze(username: str, admin: AdminUser, wallet: WalletDep) -> dict[str, Any]:
+    """Freeze an account: it can sign in and read, not move money."""
+    user = wallet.accounts.set_frozen(username, True)
+    wallet.audit(admin, "freeze", user["_id"], {})
+    return private_view(user, wallet.settings.currency)
+
+
+@router.post("/users/{username}/unfreeze", response_model=AdminUserSchema)
+def unfreeze(username: str, admin: AdminUser, wallet: WalletDep) -> dict[str, Any]:
+    """Unfreeze an account."""
+    user = wallet.accounts.set_frozen(username, False)
+    wallet.audit(admin, "unfreeze", user["_id"], {})
+    return private_view(user, wallet.settings.currency)
+
+
+@router.get("/ledger", response_model=Page)
+def ledger(wallet: WalletDep, kind: Kind | None = None, state: State | None = None,
+           username: Annotated[str | None, Query(max_length=32)] = None, limit: Limit = 50,
+           cursor: Annotated[str | None, Query(max_length=64, pattern=r"^[0-9a-f]+$")] = None) -> dict[str, Any]:  # fmt: skip
+    """Ledger records, newest first, filtered by kind, state and/or party."""
+    query: dict[str, Any] = {}
+    if kind:
+        query["kind"] = kind
+    if state:
+        query["state"] = state
+    if username:
+        query["$or"] = [{"src": username.lower()}, {"dst": username.lower()}]
+    if cursor:
+        query["seq"] = {"$lt": cursor}
+    page = list(wallet.store.ledger.find(query).sort("seq", -1).limit(limit + 1))
+    next_cursor = page[limit - 1]["seq"] if len(page) > limit else None
+    return {"items": [public_movement(r) for r in page[:limit]], "next_cursor": next_cursor}
+
+
+@router.post("/ledger/{movement_id}/reverse", status_code=201, response_model=Movement)
+def reverse(movement_id: str, form: ReverseForm, key: IdempotencyKey, admin: AdminUser,
+            wallet: WalletDep) -> JSONResponse:  # fmt: skip
+    """Reverse a transfer or bill payment with a new reversing record; the original stays."""
+    status, body = wallet.reverse(admin, movement_id, form.reason, key)
+    return JSONResponse(body, status_code=status)
+
+
+@router.get("/reconcile", response_model=Reconciliation)
+def reconcile(wallet: WalletDep) -> dict[str, Any]:
+    """Σ balances + money in flight = Σ deposits − Σ withdrawals, and the unfinished count."""
+    return wallet.ledger.reconcile()
+
+
+@router.get("/audit")
+def audit(wallet: WalletDep, limit: Limit = 50) -> dict[str, Any]:
+    """The newest admin and security events: who, what, when."""
+    events = list(wallet.store.audit.find({}, {"_id": 0}).sort("at", -1).limit(limit))
+    return {"items": events}

@@ -1,0 +1,83 @@
+"""Bills: create, list, look up, pay, decline, cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import JSONResponse
+
+from backend.api.deps import CurrentUser, IdempotencyKey, WalletDep, current_admin, own_or_admin
+from backend.bills import public_bill
+from backend.idempotency import check_key
+from backend.schemas import BillCreate, BillList, BillPaid, BillPay, BillPublic
+
+router = APIRouter(prefix="/api/bill", tags=["bills"])
+
+Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$")]
+Status = Literal["open", "paying", "paid", "cancelled", "declined"]
+
+
+def _page(wallet: Any, query: dict[str, Any], limit: int, cursor: str | None) -> dict[str, Any]:
+    """One page of bills as the API shows them."""
+    page, next_cursor = wallet.bills.list(query, limit=limit, cursor=cursor)
+    return {"items": [public_bill(b) for b in page], "next_cursor": next_cursor}
+
+
+@router.get("", response_model=BillList, dependencies=[Depends(current_admin)])
+def all_bills(wallet: WalletDep, status: Status | None = None, limit: Limit = 50,
+              cursor: Cursor = None) -> dict[str, Any]:  # fmt: skip
+    """Admin: every bill, optionally only those with one status."""
+    return _page(wallet, {"status": status} if status else {}, limit, cursor)
+
+
+@router.post("", status_code=201, response_model=BillPublic)
+def create_bill(form: BillCreate, user: CurrentUser, wallet: WalletDep,
+                idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:  # fmt: skip
+    """Bill another user (OTP required); the answer carries the new `bill_code`."""
+    key = check_key(idempotency_key) if idempotency_key is not None else None
+    status, body = wallet.create_bill(user, form, key)
+    return JSONResponse(body, status_code=status)
+
+
+@router.get("/code/{bill_code}", response_model=BillPublic)
+def one_bill(bill_code: str, user: CurrentUser, wallet: WalletDep) -> dict[str, Any]:
+    """One bill by its code (its issuer, its payer or an admin only)."""
+    return public_bill(wallet.bills.get_for(bill_code, user["_id"], admin=user.get("role") == "admin"))
+
+
+@router.get("/{username}", response_model=BillList)
+def bills_to_pay(username: str, user: CurrentUser, wallet: WalletDep, limit: Limit = 50,
+                 cursor: Cursor = None) -> dict[str, Any]:  # fmt: skip
+    """Open bills this user must pay (own, or any for admins)."""
+    own_or_admin(user, username)
+    return _page(wallet, {"payer": username.lower(), "status": "open"}, limit, cursor)
+
+
+@router.get("/{username}/issued", response_model=BillList)
+def bills_issued(username: str, user: CurrentUser, wallet: WalletDep, limit: Limit = 50,
+                 cursor: Cursor = None) -> dict[str, Any]:  # fmt: skip
+    """Bills this user issued, any status, newest first (own, or any for admins)."""
+    own_or_admin(user, username)
+    return _page(wallet, {"issuer": username.lower()}, limit, cursor)
+
+
+@router.post("/{bill_code}/pay", response_model=BillPaid)
+def pay_bill(bill_code: str, form: BillPay, key: IdempotencyKey, user: CurrentUser,
+             wallet: WalletDep) -> JSONResponse:  # fmt: skip
+    """Pay a bill I owe (OTP and Idempotency-Key required)."""
+    status, body = wallet.pay_bill(user, bill_code, form.otp, key)
+    return JSONResponse(body, status_code=status)
+
+
+@router.post("/{bill_code}/decline", response_model=BillPublic)
+def decline_bill(bill_code: str, user: CurrentUser, wallet: WalletDep) -> dict[str, Any]:
+    """The payer declines an open bill."""
+    return wallet.close_bill(user, bill_code, as_role="payer")
+
+
+@router.delete("/{bill_code}", response_model=BillPublic)
+def cancel_bill(bill_code: str, user: CurrentUser, wallet: WalletDep) -> dict[str, Any]:
+    """The issuer cancels an open bill (it is kept, marked cancelled)."""
+    return wallet.close_bill(user, bill_code, as_role="issuer")

@@ -1,0 +1,81 @@
+"""Routes only the bot may call (header `X-Bot-Secret`): chat sessions and reminder claims."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from backend.api.auth import client_address
+from backend.api.deps import WalletDep, require_bot
+from backend.bills import public_bill
+from backend.db import Doc
+from backend.schemas import (
+    BotLink,
+    BotRegister,
+    BotSession,
+    Refreshed,
+    RefreshRequest,
+    ReminderClaim,
+    ReminderList,
+    UserCreate,
+)
+from backend.wallet import Wallet
+
+router = APIRouter(prefix="/api/bot", tags=["bot"], dependencies=[Depends(require_bot)])
+
+
+def _session(wallet: Wallet, user: Doc, chat_id: int, lang: str) -> dict[str, Any]:
+    """Link the chat and hand it an access token plus a long-lived refresh token."""
+    wallet.accounts.link_chat(user["_id"], chat_id, lang)
+    return {
+        "accessToken": wallet.tokens.issue_access(user["_id"]),
+        "refreshToken": wallet.tokens.issue_refresh(user["_id"], chat_id),
+        "username": user["_id"],
+        "name": user["name"],
+        "amount_credit": user["balance"],
+    }
+
+
+@router.post("/register", status_code=201, response_model=BotSession)
+def register(form: BotRegister, wallet: WalletDep) -> dict[str, Any]:
+    """Sign up from a Telegram chat; the chat is then logged in."""
+    fields = form.model_dump(include={"username", "password", "name", "email", "contact"})
+    user = wallet.accounts.signup(UserCreate(**fields))
+    return _session(wallet, user, form.chat_id, form.lang)
+
+
+@router.post("/link", response_model=BotSession)
+def link(form: BotLink, request: Request, wallet: WalletDep) -> dict[str, Any]:
+    """Log a Telegram chat in with username and password."""
+    user = wallet.accounts.authenticate(form.username, form.password, client_address(request))
+    return _session(wallet, user, form.chat_id, form.lang)
+
+
+@router.post("/refresh", response_model=Refreshed)
+def refresh(form: RefreshRequest, wallet: WalletDep) -> dict[str, str]:
+    """A new access token for a chat that is still logged in."""
+    session = wallet.tokens.use_refresh(form.refresh_token)
+    wallet.accounts.get(session["username"])
+    return {"accessToken": wallet.tokens.issue_access(session["username"]), "username": session["username"]}
+
+
+@router.post("/logout", status_code=204)
+def logout(form: RefreshRequest, wallet: WalletDep) -> Response:
+    """End a chat's session and unlink the chat."""
+    session = wallet.tokens.revoke_refresh(form.refresh_token)
+    if session is not None:
+        wallet.accounts.unlink_chat(session["username"], session["chat_id"])
+    return Response(status_code=204)
+
+
+@router.post("/reminders/claim", response_model=ReminderList)
+def claim_reminders(form: ReminderClaim, wallet: WalletDep) -> dict[str, Any]:
+    """Open bills due a reminder, claimed atomically so that one bot process sends each."""
+    items = []
+    for bill in wallet.bills.claim_reminders(form.interval_seconds * 1000, form.limit):
+        payer = wallet.store.users.find_one({"_id": bill["payer"]}, {"telegram_chat_id": 1, "lang": 1})
+        if payer is not None and "telegram_chat_id" in payer:
+            chat = {"payer_chat_id": payer["telegram_chat_id"], "payer_lang": payer.get("lang", "id")}
+            items.append({**public_bill(bill), **chat})
+    return {"items": items}

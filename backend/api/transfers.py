@@ -1,0 +1,29 @@
+"""OTP requests and transfers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from backend.api.deps import CurrentUser, IdempotencyKey, WalletDep
+from backend.schemas import OtpRequest, OtpSent, TransferCreate, TransferResult
+
+router = APIRouter(prefix="/api", tags=["transfers"])
+
+
+@router.post("/processing", status_code=202, response_model=OtpSent)
+def request_otp(form: OtpRequest, user: CurrentUser, wallet: WalletDep) -> dict[str, Any]:
+    """Send me a one-time password for exactly this action (it is never in the response)."""
+    wallet.request_otp(user, form)
+    channel = wallet.settings.otp_delivery
+    return {"detail": f"OTP sent via {channel}", "channel": channel, "expires_in": wallet.settings.otp_ttl_seconds}
+
+
+@router.post("/transfer", status_code=201, response_model=TransferResult,
+             responses={409: {"description": "insufficient funds or key conflict"}})  # fmt: skip
+def transfer(form: TransferCreate, key: IdempotencyKey, user: CurrentUser, wallet: WalletDep) -> JSONResponse:
+    """Send money to another user (OTP and Idempotency-Key required)."""
+    status, body = wallet.transfer(user, form, key)
+    return JSONResponse(body, status_code=status)

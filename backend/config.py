@@ -1,0 +1,80 @@
+"""Settings: the only code that reads the environment (or `.env`)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "changethis"}
+
+
+class Settings(BaseSettings):
+    """Every backend setting; see `.env.example` for what each one means."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    mongodb_uri: str = ""
+    mongodb_db: str = "mata_duitan"
+    data_dir: Path = Path("./data")
+    embedded_db_port: int = 27117
+    host: str = "127.0.0.1"
+    port: int = 8000
+    jwt_secret: str = ""
+    access_token_ttl_seconds: int = 24 * 3600
+    refresh_token_ttl_days: int = 180
+    otp_delivery: Literal["telegram", "log"] = "telegram"
+    otp_ttl_seconds: int = 300
+    otp_max_attempts: int = 5
+    otp_requests_per_window: int = 5
+    otp_request_window_seconds: int = 600
+    telegram_bot_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_bot_username: str = ""
+    bot_api_secret: str = ""
+    admin_username: str = "admin"
+    admin_password: str = ""
+    currency: str = "IDR"
+    max_transfer_amount: int = Field(default=10_000_000, gt=0)
+    daily_transfer_limit: int = Field(default=25_000_000, gt=0)
+    max_balance: int = Field(default=10**12, gt=0)
+    signin_max_failures: int = 5
+    signin_lock_seconds: int = 900
+    ledger_lease_seconds: int = 30
+    sweeper_interval_seconds: int = 10
+    idempotency_ttl_hours: int = 48
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        """Production refuses placeholder secrets and the plaintext OTP log channel."""
+        if self.env != "production":
+            return self
+        if self.jwt_secret.lower() in PLACEHOLDER_SECRETS or len(self.jwt_secret) < 32:
+            raise ValueError("JWT_SECRET must be set to 32+ random characters in production")
+        if self.otp_delivery == "log":
+            raise ValueError("OTP_DELIVERY=log is refused in production")
+        if self.bot_api_secret.lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("BOT_API_SECRET must be set in production")
+        return self
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The JWT key: the configured one, or (development) one generated once under DATA_DIR."""
+        if self.jwt_secret and self.jwt_secret.lower() not in PLACEHOLDER_SECRETS:
+            return self.jwt_secret
+        path = self.data_dir / "jwt_secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    @property
+    def uses_embedded_db(self) -> bool:
+        """True when MONGODB_URI is unset and the project runs its own nx-27017."""
+        return not self.mongodb_uri

@@ -1,0 +1,133 @@
+"""The MongoDB client, its collections and their indexes.
+
+`MONGODB_URI` set: a real MongoDB (standalone or replica set). Unset: the embedded nx-27017 server
+under DATA_DIR (see `embedded_db.py`). Either way the code below only uses the portable pymongo
+subset listed in the README (no sessions, no `$setOnInsert`, no `bulk_write`, no Decimal128).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from pymongo import ASCENDING, DESCENDING, MongoClient
+from pymongo.collection import Collection
+from pymongo.database import Database
+
+from backend.config import Settings
+from backend.embedded_db import EmbeddedMongo
+
+logger = logging.getLogger(__name__)
+
+Doc = dict  # a MongoDB document as pymongo returns it
+
+
+@dataclass
+class Store:
+    """One MongoClient per process and the collections the backend uses."""
+
+    client: MongoClient[Doc]
+    db: Database[Doc]
+    embedded: EmbeddedMongo | None = None
+    started_embedded: bool = False
+
+    @property
+    def users(self) -> Collection[Doc]:
+        """Accounts: profile, password hash, balance and the ledger's in-flight markers."""
+        return self.db["users"]
+
+    @property
+    def ledger(self) -> Collection[Doc]:
+        """One record per money movement (the journal)."""
+        return self.db["ledger"]
+
+    @property
+    def bills(self) -> Collection[Doc]:
+        """Bills between two users."""
+        return self.db["bills"]
+
+    @property
+    def otps(self) -> Collection[Doc]:
+        """Hashed one-time passwords, each bound to one action."""
+        return self.db["otps"]
+
+    @property
+    def idempotency(self) -> Collection[Doc]:
+        """Idempotency-Key records and the answers they replay."""
+        return self.db["idempotency"]
+
+    @property
+    def tokens(self) -> Collection[Doc]:
+        """Revoked access tokens (by jti) and refresh tokens (by hash)."""
+        return self.db["tokens"]
+
+    @property
+    def counters(self) -> Collection[Doc]:
+        """Rate-limit windows (sign-in failures, OTP requests)."""
+        return self.db["counters"]
+
+    @property
+    def audit(self) -> Collection[Doc]:
+        """Who did what and when, for admin and security events."""
+        return self.db["audit"]
+
+    def ping(self) -> bool:
+        """True when the database answers."""
+        try:
+            self.client.admin.command("ping")
+        except Exception:  # noqa: BLE001 - any failure means "not healthy"
+            logger.warning("database ping failed", exc_info=True)
+            return False
+        return True
+
+    def close(self) -> None:
+        """Close the client and stop the embedded server if this process started it."""
+        self.client.close()
+        if self.embedded is not None and self.started_embedded:
+            self.embedded.stop()
+
+
+def open_store(settings: Settings) -> Store:
+    """Connect to MONGODB_URI, or start/reuse the embedded server, and create the indexes."""
+    embedded = None
+    started = False
+    uri = settings.mongodb_uri
+    if settings.uses_embedded_db:
+        embedded = EmbeddedMongo(settings.data_dir, settings.embedded_db_port)
+        started = embedded.ensure_running()
+        uri = embedded.uri
+    client: MongoClient[Doc] = MongoClient(
+        uri,
+        tz_aware=False,
+        serverSelectionTimeoutMS=5000,
+        connectTimeoutMS=5000,
+        socketTimeoutMS=15000,
+        maxPoolSize=64,
+    )
+    store = Store(client, client[settings.mongodb_db], embedded, started)
+    create_indexes(store)
+    return store
+
+
+def create_indexes(store: Store) -> None:
+    """Every index a query relies on; unique ones enforce the invariants."""
+    store.users.create_index("telegram_chat_id", unique=True, sparse=True)
+    store.users.create_index([("in_flight", ASCENDING)])
+    store.ledger.create_index([("finalized", ASCENDING), ("updated_at", ASCENDING)])
+    store.ledger.create_index([("parties", ASCENDING), ("seq", DESCENDING)])
+    store.ledger.create_index([("seq", DESCENDING)])
+    store.ledger.create_index([("kind", ASCENDING), ("state", ASCENDING)])
+    store.ledger.create_index("reversal_of", unique=True, sparse=True)
+    store.bills.create_index("code", unique=True)
+    store.bills.create_index([("payer", ASCENDING), ("status", ASCENDING), ("created_at", DESCENDING)])
+    store.bills.create_index([("issuer", ASCENDING), ("created_at", DESCENDING)])
+    store.bills.create_index([("status", ASCENDING), ("created_at", DESCENDING)])
+    store.otps.create_index([("username", ASCENDING), ("action", ASCENDING), ("created_at", DESCENDING)])
+    store.tokens.create_index([("kind", ASCENDING), ("expires_at", ASCENDING)])
+    store.audit.create_index([("at", DESCENDING)])
+
+
+def now_ms() -> int:
+    """Now as integer epoch milliseconds: the portable timestamp every document uses."""
+    return time.time_ns() // 1_000_000

@@ -1,0 +1,484 @@
+"""The ledger: the ONLY code that changes a balance.
+
+Every movement (transfer, bill payment, deposit, withdrawal, reversal) is one record in the
+`ledger` collection, driven through states without multi-document transactions:
+
+    pending ──debit src──▶ committed ──credit dst──▶ done
+       └──(debit refused, or abandoned before the debit)──▶ rejected
+
+1. The record is journaled first (`pending`), so a crash at any later instant leaves a trace.
+2. Debit: one conditional update of the payer's document (balance ≥ amount, not frozen, daily
+   limit, and the record id not already in its `outbox`) that also pushes the id into `outbox`.
+   This is the commit point: money can't be debited twice, and never below zero.
+3. `pending → committed` (conditional). A `rejected` record whose id sits in an outbox is refunded.
+4. Credit: one conditional update of the payee (`inbox` must not hold the id) pushing the id.
+5. `committed → done`; bill status follows; the record is `finalized`.
+6. Markers of `done` records are pulled only after a grace period, so that a stale worker can
+   never debit or credit the same record twice (its conditional update still finds the marker).
+
+Recovery (`recover`) runs at start-up and periodically: unfinished records older than the lease
+are driven forward (debited → finish; not debited → rejected as interrupted), and accounts still
+holding markers are cleaned. Σ balances + money in flight = Σ deposits − Σ withdrawals always.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from backend.config import Settings
+from backend.db import Doc, Store, now_ms
+from backend.errors import (
+    AccountFrozen,
+    BillNotPayable,
+    Conflict,
+    InsufficientFunds,
+    InvalidRequest,
+    NotFound,
+    WalletError,
+)
+
+logger = logging.getLogger(__name__)
+
+TRANSFER, BILL_PAYMENT, DEPOSIT, WITHDRAWAL, REVERSAL = (
+    "transfer",
+    "bill_payment",
+    "deposit",
+    "withdrawal",
+    "reversal",
+)
+USER_KINDS = {TRANSFER, BILL_PAYMENT}  # moved by a user: frozen check, limits
+PENDING, COMMITTED, DONE, REJECTED = "pending", "committed", "done", "rejected"
+INTERRUPTED = "interrupted"
+
+
+def new_movement_id() -> str:
+    """A unique id that sorts by creation time (13 hex digits of ms, then 12 random)."""
+    return f"{now_ms():013x}{secrets.token_hex(6)}"
+
+
+def utc_day(ms: int) -> int:
+    """The UTC calendar day of a timestamp as yyyymmdd (daily limits reset at 00:00 UTC)."""
+    day = datetime.fromtimestamp(ms / 1000, UTC)
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+@dataclass(frozen=True)
+class MovementRequest:
+    """What to move: `src`/`dst` are usernames (None for money entering or leaving the wallet)."""
+
+    kind: str
+    amount: int
+    src: str | None = None
+    dst: str | None = None
+    description: str | None = None
+    bill_code: str | None = None
+    reference: str | None = None
+    actor: str | None = None
+    reversal_of: str | None = None
+
+
+class Ledger:
+    """Moves money between accounts, exactly once, crash-safe, never below zero."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.lease_ms = settings.ledger_lease_seconds * 1000
+        self.grace_ms = self.lease_ms * 20  # far beyond any single worker's stall
+
+    # ---- entry points -------------------------------------------------------------------
+
+    def move(self, request: MovementRequest, movement_id: str | None = None) -> Doc:
+        """Run one movement to its end and return its record; raise if it was rejected."""
+        self._validate(request)
+        record = self._journal(request, movement_id or new_movement_id())
+        record = self._drive(record)
+        if record["state"] == REJECTED:
+            raise _error_for(record)
+        return record
+
+    def find(self, movement_id: str) -> Doc | None:
+        """The record of one movement, or None."""
+        return self.store.ledger.find_one({"_id": movement_id})
+
+    def resume(self, movement_id: str) -> Doc | None:
+        """Drive an existing movement to its end (an interrupted request retried); None if absent."""
+        record = self.find(movement_id)
+        return None if record is None else self._drive(record)
+
+    # ---- validation and journal ---------------------------------------------------------
+
+    def _validate(self, request: MovementRequest) -> None:
+        """Refuse amounts and parties that can never succeed, before anything is written."""
+        if type(request.amount) is not int or request.amount <= 0:
+            raise InvalidRequest("amount must be a positive whole number", "invalid_amount")
+        if request.kind in USER_KINDS and request.amount > self.settings.max_transfer_amount:
+            raise InvalidRequest(
+                f"amount is over the per-transfer limit of {self.settings.max_transfer_amount}",
+                "limit_exceeded",
+            )
+        if request.src is not None and request.src == request.dst:
+            raise InvalidRequest("you cannot send money to yourself", "self_transfer")
+        for username in (request.src, request.dst):
+            if username is not None and self.store.users.find_one({"_id": username}, {"_id": 1}) is None:
+                raise NotFound(f"user {username!r} does not exist", "user_not_found")
+
+    def _journal(self, request: MovementRequest, movement_id: str) -> Doc:
+        """Insert the pending record (or return the existing one for a retried id)."""
+        now = now_ms()
+        record: Doc = {
+            "_id": movement_id,
+            "seq": movement_id,
+            "kind": request.kind,
+            "src": request.src,
+            "dst": request.dst,
+            "amount": request.amount,
+            "description": request.description,
+            "bill_code": request.bill_code,
+            "reference": request.reference,
+            "actor": request.actor,
+            "state": PENDING,
+            "reason": None,
+            "finalized": False,
+            "day": utc_day(now),
+            "created_at": now,
+            "updated_at": now,
+        }
+        if request.reversal_of is not None:
+            record["reversal_of"] = request.reversal_of
+        try:
+            self.store.ledger.insert_one(record)
+        except DuplicateKeyError:
+            existing = self.find(movement_id)
+            if existing is None:  # the duplicate was the reversal_of index
+                raise Conflict("this movement has already been reversed", "already_reversed") from None
+            return existing
+        return record
+
+    # ---- the state machine --------------------------------------------------------------
+
+    def _drive(self, record: Doc) -> Doc:
+        """Advance a record as far as it can go; idempotent, safe to run concurrently."""
+        if record["state"] == PENDING:
+            record = self._commit(record, stale=False)
+        if record["state"] == COMMITTED:
+            if record["dst"] is not None:
+                self._credit(record)
+            record = self._transition(record, COMMITTED, DONE)
+        if not record["finalized"]:
+            record = self._finalize(record)
+        return record
+
+    def _commit(self, record: Doc, *, stale: bool) -> Doc:
+        """Claim the bill, debit the payer and mark committed; or reject with the reason."""
+        debited = record["src"] is not None and self._holds(record["src"], "outbox", record["_id"])
+        if stale and not debited:
+            return self._reject(record, INTERRUPTED)
+        if record["kind"] == BILL_PAYMENT and not self._claim_bill(record):
+            return self._reject(record, "bill_not_payable")
+        if record["src"] is not None and not debited:
+            reason = self._debit(record)
+            if reason is not None:
+                return self._reject(record, reason)
+        return self._transition(record, PENDING, COMMITTED)
+
+    def _debit(self, record: Doc) -> str | None:
+        """Take the amount from the payer; None on success, else the reason it was refused."""
+        for _ in range(3):  # a concurrent change can make one attempt miss; re-read the reason
+            if self._try_debit(record):
+                return None
+            if self._holds(record["src"], "outbox", record["_id"]):
+                return None
+            reason = self._debit_refusal(record)
+            if reason is not None:
+                return reason
+        return "busy"
+
+    def _try_debit(self, record: Doc) -> bool:
+        """The conditional update that is the commit point of a movement."""
+        amount, day = record["amount"], record["day"]
+        base: Doc = {
+            "_id": record["src"],
+            "balance": {"$gte": amount},
+            "outbox": {"$nin": [record["_id"]]},
+        }
+        update: Doc = {"$inc": {"balance": -amount, "in_flight": 1}, "$push": {"outbox": record["_id"]}}
+        if record["kind"] not in USER_KINDS:
+            return self.store.users.update_one(base, update).modified_count == 1
+        base["frozen"] = False
+        limit_left = self.settings.daily_transfer_limit - amount
+        same_day = {**base, "day": day, "day_out": {"$lte": limit_left}}
+        if self.store.users.update_one(same_day, _inc(update, day_out=amount)).modified_count == 1:
+            return True
+        if limit_left < 0:
+            return False
+        new_day = {**base, "day": {"$lt": day}}
+        first = {**update, "$set": {"day": day, "day_out": amount}}
+        return self.store.users.update_one(new_day, first).modified_count == 1
+
+    def _debit_refusal(self, record: Doc) -> str | None:
+        """Why the debit did not apply (None: a race, try again)."""
+        user = self.store.users.find_one({"_id": record["src"]})
+        if user is None:
+            return "user_not_found"
+        if record["kind"] in USER_KINDS:
+            if user.get("frozen"):
+                return "account_frozen"
+            if user["day"] >= record["day"] and (
+                user["day_out"] + record["amount"] > self.settings.daily_transfer_limit
+            ):
+                return "limit_exceeded"
+        if user["balance"] < record["amount"]:
+            return "insufficient_funds"
+        return None
+
+    def _credit(self, record: Doc) -> None:
+        """Give the amount to the payee, once (the inbox marker makes a repeat a no-op)."""
+        self.store.users.update_one(
+            {"_id": record["dst"], "inbox": {"$nin": [record["_id"]]}},
+            {"$inc": {"balance": record["amount"], "in_flight": 1}, "$push": {"inbox": record["_id"]}},
+        )
+
+    def _claim_bill(self, record: Doc) -> bool:
+        """Mark the bill as being paid by this record (or find it already is)."""
+        now = now_ms()
+        claimed = self.store.bills.update_one(
+            {"code": record["bill_code"], "status": "open", "payer": record["src"]},
+            {"$set": {"status": "paying", "payment_id": record["_id"], "updated_at": now}},
+        )
+        if claimed.modified_count == 1:
+            return True
+        bill = self.store.bills.find_one({"code": record["bill_code"]}, {"payment_id": 1})
+        return bill is not None and bill.get("payment_id") == record["_id"]
+
+    def _reject(self, record: Doc, reason: str) -> Doc:
+        """pending → rejected; if another worker committed meanwhile, follow that instead."""
+        now = now_ms()
+        updated = self.store.ledger.find_one_and_update(
+            {"_id": record["_id"], "state": PENDING},
+            {"$set": {"state": REJECTED, "reason": reason, "updated_at": now}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return updated if updated is not None else self._reload(record)
+
+    def _transition(self, record: Doc, old: str, new: str) -> Doc:
+        """Move a record from one state to the next, conditionally; return what it now is."""
+        fields: Doc = {"state": new, "updated_at": now_ms()}
+        if new == DONE:
+            fields["parties"] = [p for p in (record["src"], record["dst"]) if p is not None]
+            fields["done_at"] = fields["updated_at"]
+        updated = self.store.ledger.find_one_and_update(
+            {"_id": record["_id"], "state": old},
+            {"$set": fields},
+            return_document=ReturnDocument.AFTER,
+        )
+        return updated if updated is not None else self._reload(record)
+
+    def _reload(self, record: Doc) -> Doc:
+        """The current version of a record another worker changed."""
+        current = self.find(record["_id"])
+        if current is None:
+            raise RuntimeError(f"ledger record {record['_id']} vanished")
+        return current
+
+    def _finalize(self, record: Doc) -> Doc:
+        """Follow-ups of a terminal record: refund a rejected debit, settle the bill status."""
+        if record["state"] not in (DONE, REJECTED):
+            return record
+        if record["state"] == REJECTED:
+            self._refund(record)
+        if record["bill_code"] and record["kind"] == BILL_PAYMENT:
+            self._settle_bill(record)
+        if record.get("reversal_of") and record["state"] == REJECTED:
+            # frees the original for another reversal attempt (the unique index is sparse)
+            self.store.ledger.update_one({"_id": record["_id"]}, {"$unset": {"reversal_of": ""}})
+        updated = self.store.ledger.find_one_and_update(
+            {"_id": record["_id"]},
+            {"$set": {"finalized": True}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return updated or record
+
+    def _refund(self, record: Doc) -> None:
+        """Give back a debit whose movement was rejected (at most once: the marker goes with it)."""
+        if record["src"] is None:
+            return
+        self.store.users.update_one(
+            {"_id": record["src"], "outbox": record["_id"]},
+            {"$inc": {"balance": record["amount"], "in_flight": -1}, "$pull": {"outbox": record["_id"]}},
+        )
+
+    def _settle_bill(self, record: Doc) -> None:
+        """A done payment marks its bill paid; a rejected one hands the bill back as open."""
+        match = {"code": record["bill_code"], "status": "paying", "payment_id": record["_id"]}
+        now = now_ms()
+        if record["state"] == DONE:
+            self.store.bills.update_one(match, {"$set": {"status": "paid", "paid_at": now, "updated_at": now}})
+        else:
+            self.store.bills.update_one(
+                match, {"$set": {"status": "open", "updated_at": now}, "$unset": {"payment_id": ""}}
+            )
+
+    def _holds(self, username: str, box: str, movement_id: str) -> bool:
+        """True when the account's outbox/inbox holds the marker of this movement."""
+        return self.store.users.count_documents({"_id": username, box: movement_id}, limit=1) == 1
+
+    # ---- recovery -------------------------------------------------------------------------
+
+    def recover(self, *, everything: bool = False) -> int:
+        """Finish or reject unfinished movements and clean old markers; returns records touched.
+
+        `everything=True` (start-up of the only backend process) ignores the lease.
+        """
+        cutoff = now_ms() if everything else now_ms() - self.lease_ms
+        touched = 0
+        for record in list(self.store.ledger.find({"finalized": False, "updated_at": {"$lt": cutoff + 1}})):
+            try:
+                self._recover_one(record)
+            except WalletError:
+                logger.exception("recovery of movement %s failed", record["_id"])
+            touched += 1
+        self._clean_markers()
+        if touched:
+            logger.info("recovery finished %d unfinished movements", touched)
+        return touched
+
+    def _recover_one(self, record: Doc) -> Doc:
+        """Drive one abandoned record: a debited one forward, an undebited one to rejected."""
+        if record["state"] == PENDING:
+            record = self._commit(record, stale=True)
+        return self._drive(record)
+
+    def _clean_markers(self) -> None:
+        """Pull markers of finished movements: rejected ones refund, done ones after the grace."""
+        now = now_ms()
+        for user in list(self.store.users.find({"in_flight": {"$gt": 0}}, {"outbox": 1, "inbox": 1})):
+            for box in ("outbox", "inbox"):
+                for movement_id in list(user.get(box, [])):
+                    self._clean_marker(user["_id"], box, movement_id, now)
+
+    def _clean_marker(self, username: str, box: str, movement_id: str, now: int) -> None:
+        """Settle one marker according to the state of its record."""
+        record = self.find(movement_id)
+        if record is None or not record["finalized"]:
+            return
+        if record["state"] == REJECTED and box == "outbox":
+            self._refund(record)
+        elif record["state"] == DONE and record.get("done_at", 0) < now - self.grace_ms:
+            self.store.users.update_one(
+                {"_id": username, box: movement_id},
+                {"$pull": {box: movement_id}, "$inc": {"in_flight": -1}},
+            )
+
+    # ---- reading --------------------------------------------------------------------------
+
+    def history(self, username: str, *, limit: int, cursor: str | None) -> tuple[list[Doc], str | None]:
+        """One page of a user's finished movements, newest first, and the cursor of the next."""
+        query: Doc = {"parties": username}
+        if cursor:
+            query["seq"] = {"$lt": cursor}
+        page = list(self.store.ledger.find(query).sort("seq", DESCENDING).limit(limit + 1))
+        more = len(page) > limit
+        page = page[:limit]
+        return page, (page[-1]["seq"] if more and page else None)
+
+    def reconcile(self) -> Doc:
+        """Σ balances + money in flight against Σ deposits − Σ withdrawals, and what is unfinished."""
+        totals = {kind: 0 for kind in (DEPOSIT, WITHDRAWAL)}
+        for record in self.store.ledger.find({"state": DONE, "kind": {"$in": [DEPOSIT, WITHDRAWAL]}}):
+            totals[record["kind"]] += record["amount"]
+        in_flight, unfinished = self._in_flight()
+        balances = sum(u.get("balance", 0) for u in self.store.users.find({}, {"balance": 1}))
+        negative = self.store.users.count_documents({"balance": {"$lt": 0}})
+        expected = totals[DEPOSIT] - totals[WITHDRAWAL]
+        return {
+            "ok": balances + in_flight == expected and negative == 0 and unfinished == 0,
+            "total_balances": balances,
+            "total_deposits": totals[DEPOSIT],
+            "total_withdrawals": totals[WITHDRAWAL],
+            "in_flight": in_flight,
+            "negative_balances": negative,
+            "unfinished": unfinished,
+        }
+
+    def _in_flight(self) -> tuple[int, int]:
+        """Money debited but not yet credited (or refunded), and the count of unfinished records."""
+        in_flight, unfinished = 0, 0
+        for record in self.store.ledger.find({"finalized": False}):
+            unfinished += 1
+            in_flight += self._in_flight_amount(record)
+        for user in self.store.users.find({"in_flight": {"$gt": 0}}, {"outbox": 1}):
+            for movement_id in user.get("outbox", []):
+                record = self.find(movement_id)
+                if record is not None and record["finalized"] and record["state"] == REJECTED:
+                    in_flight += record["amount"]  # a stale debit of a rejected record: refund due
+        return in_flight, unfinished
+
+    def _in_flight_amount(self, record: Doc) -> int:
+        """What one unfinished record holds in flight (debited, not credited)."""
+        debited = record["src"] is None or self._holds(record["src"], "outbox", record["_id"])
+        credited = record["dst"] is None or self._holds(record["dst"], "inbox", record["_id"])
+        if record["kind"] == DEPOSIT:
+            return -record["amount"] if credited and record["state"] != DONE else 0
+        if record["kind"] == WITHDRAWAL:
+            return record["amount"] if debited and record["state"] != DONE else 0
+        return record["amount"] if debited and not credited else 0
+
+
+def _inc(update: Doc, **more: int) -> Doc:
+    """A copy of an update with more `$inc` fields."""
+    return {**update, "$inc": {**update["$inc"], **more}}
+
+
+REFUSALS: dict[str, tuple[type[WalletError], str]] = {
+    "insufficient_funds": (InsufficientFunds, "insufficient balance"),
+    "account_frozen": (AccountFrozen, "this account is frozen and cannot move money"),
+    "limit_exceeded": (InvalidRequest, "this would exceed your daily transfer limit"),
+    "bill_not_payable": (BillNotPayable, "this bill is not open for payment"),
+    "user_not_found": (NotFound, "user does not exist"),
+    INTERRUPTED: (Conflict, "the request was interrupted before money moved; send it again"),
+    "busy": (Conflict, "the account is busy; try again"),
+}
+
+
+def _error_for(record: Doc) -> WalletError:
+    """The domain error that tells a client why a movement was rejected."""
+    cls, detail = REFUSALS.get(record["reason"], (Conflict, "the movement was rejected"))
+    return cls(detail, record["reason"])
+
+
+def public_movement(record: Doc, viewer: str | None = None) -> dict[str, Any]:
+    """A ledger record as a client sees it (amount signed from `viewer`'s side when given)."""
+    amount = record["amount"]
+    counterparty = None
+    if viewer is not None:
+        outgoing = record["src"] == viewer
+        amount = -amount if outgoing else amount
+        counterparty = record["dst"] if outgoing else record["src"]
+    return {
+        "id": record["_id"],
+        "kind": record["kind"],
+        "amount": amount,
+        "src": record["src"],
+        "dst": record["dst"],
+        "counterparty": counterparty,
+        "description": record.get("description"),
+        "bill_code": record.get("bill_code"),
+        "reference": record.get("reference"),
+        "state": record["state"],
+        "created_at": iso(record["created_at"]),
+    }
+
+
+def iso(ms: int | None) -> str | None:
+    """Epoch milliseconds as an ISO-8601 UTC string."""
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

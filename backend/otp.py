@@ -1,0 +1,113 @@
+"""One-time passwords, each bound to one action (its amount and payee), stored hashed.
+
+A code is 6 digits from pyotp over a fresh random secret, valid OTP_TTL_SECONDS, usable once,
+dead after OTP_MAX_ATTEMPTS wrong tries. Only the newest code per user and action counts, and new
+codes are rate-limited, so guessing across many requests stays hopeless. The code never leaves
+this module except through the delivery channel (a Telegram DM, or the log outside production).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import logging
+
+import pyotp
+from pymongo import DESCENDING, ReturnDocument
+
+from backend.config import Settings
+from backend.db import Doc, Store, now_ms
+from backend.errors import OtpRejected, TooManyRequests
+from backend.notify import Notifier
+from backend.ratelimit import RateLimiter
+from backend.security import keyed_hash
+
+logger = logging.getLogger(__name__)
+
+
+def binding_of(action: str, *, party: str | None = None, amount: int | None = None,
+               bill_code: str | None = None) -> str:  # fmt: skip
+    """The canonical description of what an OTP authorises."""
+    return f"{action}|party={party or ''}|amount={amount if amount is not None else ''}|bill={bill_code or ''}"
+
+
+def new_code() -> str:
+    """Six random digits (a TOTP of a fresh random secret)."""
+    return pyotp.TOTP(pyotp.random_base32(), digits=6).now()
+
+
+class Otps:
+    """Issues OTPs through the notifier and verifies them exactly once."""
+
+    def __init__(self, store: Store, settings: Settings, limiter: RateLimiter, notifier: Notifier) -> None:
+        self.store = store
+        self.settings = settings
+        self.limiter = limiter
+        self.notifier = notifier
+
+    def issue(self, user: Doc, action: str, binding: str, summary: dict[str, object]) -> None:
+        """Create a code for this action and deliver it; TooManyRequests past the rate limit."""
+        window = self.settings.otp_request_window_seconds
+        if self.limiter.hit("otp:" + user["_id"], window) > self.settings.otp_requests_per_window:
+            retry = self.limiter.retry_after(window)
+            raise TooManyRequests(f"too many OTP requests; try again in {retry} s", "otp_rate_limited")
+        code = new_code()
+        now = now_ms()
+        otp_id = f"{user['_id']}:{action}:{now}:{secrets.token_hex(8)}"
+        self.store.otps.insert_one(
+            {
+                "_id": otp_id,
+                "username": user["_id"],
+                "action": action,
+                "binding": binding,
+                "code_hash": keyed_hash(self.settings, f"{otp_id}:{code}"),
+                "attempts": 0,
+                "used": False,
+                "created_at": now,
+                "expires_at": now + self.settings.otp_ttl_seconds * 1000,
+            }
+        )
+        self.notifier.deliver_otp(user, code, action, summary)
+
+    def verify(self, username: str, action: str, binding: str, code: str) -> None:
+        """Consume the newest code for this action if it matches; OtpRejected otherwise."""
+        otp = self.store.otps.find_one(
+            {"username": username, "action": action}, sort=[("created_at", DESCENDING)]
+        )
+        if otp is None or otp["used"]:
+            raise OtpRejected("no OTP pending for this action; request a new one", "otp_missing")
+        if otp["attempts"] >= self.settings.otp_max_attempts:
+            raise OtpRejected("this OTP is locked after too many wrong tries; request a new one", "otp_locked")
+        if otp["expires_at"] < now_ms():
+            raise OtpRejected("this OTP has expired; request a new one", "otp_expired")
+        expected = otp["code_hash"]
+        given = keyed_hash(self.settings, f"{otp['_id']}:{code}")
+        if not (hmac.compare_digest(expected, given) and otp["binding"] == binding):
+            self._wrong_try(otp, otp["binding"] != binding)
+        consumed = self.store.otps.update_one(
+            {"_id": otp["_id"], "used": False, "attempts": {"$lt": self.settings.otp_max_attempts}},
+            {"$set": {"used": True, "used_at": now_ms()}},
+        )
+        if consumed.modified_count != 1:
+            raise OtpRejected("this OTP was already used; request a new one", "otp_missing")
+
+    def _wrong_try(self, otp: Doc, other_action: bool) -> None:
+        """Count a wrong try and raise; the last allowed try locks the code."""
+        updated = self.store.otps.find_one_and_update(
+            {"_id": otp["_id"], "used": False},
+            {"$inc": {"attempts": 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+        attempts = updated["attempts"] if updated else self.settings.otp_max_attempts
+        left = self.settings.otp_max_attempts - attempts
+        if left <= 0:
+            raise OtpRejected("wrong OTP; it is now locked, request a new one", "otp_locked")
+        if other_action:
+            raise OtpRejected(
+                f"this OTP was issued for a different amount or payee ({left} tries left)", "otp_invalid"
+            )
+        raise OtpRejected(f"wrong OTP ({left} tries left)", "otp_invalid")
+
+    def purge_expired(self) -> int:
+        """Drop codes that expired more than a day ago."""
+        return self.store.otps.delete_many({"expires_at": {"$lt": now_ms() - 86_400_000}}).deleted_count

@@ -1,0 +1,302 @@
+"""Request and response bodies (pydantic): what the API accepts and promises."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{3,32}$")
+RESERVED_USERNAMES = {"code", "me", "api", "bot", "system"}  # "code" would shadow /api/bill/code/...
+MAX_AMOUNT = 10**12  # far above any limit; bounds what an integer field can carry
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _username(value: str) -> str:
+    """ASCII letters, digits and `_` only (no look-alikes), stored lowercase."""
+    if not USERNAME_RE.match(value):
+        raise ValueError("username must be 3–32 characters of a–z, 0–9 and _")
+    if value.lower() in RESERVED_USERNAMES:
+        raise ValueError("that username is reserved")
+    return value.lower()
+
+
+def _clean_text(value: str) -> str:
+    """Strip control characters and surrounding blanks from free text."""
+    return _CONTROL.sub("", value).strip()
+
+
+Username = Annotated[str, Field(max_length=32), AfterValidator(_username)]
+Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT, description="Whole units of the currency")]
+Text = Annotated[str, Field(max_length=200), AfterValidator(_clean_text)]
+Name = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_clean_text)]
+Otp = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+BillCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{8,16}$")]
+Lang = Literal["id", "en"]
+
+
+class Strict(BaseModel):
+    """Base of request bodies: unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class UserCreate(Strict):
+    """Sign-up form."""
+
+    username: Username
+    password: Annotated[str, Field(min_length=8, max_length=256)]
+    name: Name
+    email: Annotated[str, Field(max_length=120, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    contact: Annotated[str, Field(max_length=32, pattern=r"^\+?[0-9 ()-]{5,32}$")] | None = None
+
+
+class Credentials(Strict):
+    """Sign-in form."""
+
+    username: Annotated[str, Field(max_length=64)]
+    password: Annotated[str, Field(max_length=256)]
+
+
+class SigninResult(BaseModel):
+    """A fresh access token and who it is for (field names as in the seed)."""
+
+    accessToken: str  # noqa: N815 - the seed's client reads this name
+    token_type: str = "bearer"
+    username: str
+    name: str
+    amount_credit: int
+
+
+class UserPublic(BaseModel):
+    """What anyone signed in may know about a user (to confirm a recipient)."""
+
+    username: str
+    name: str
+
+
+class UserPrivate(UserPublic):
+    """My own profile and balance."""
+
+    email: str | None
+    contact: str | None
+    amount_credit: int
+    currency: str
+    frozen: bool
+    lang: Lang
+    telegram_linked: bool
+    role: str
+
+
+class LangUpdate(Strict):
+    """Language of the messages the backend sends."""
+
+    lang: Lang
+
+
+class OtpRequest(Strict):
+    """Ask for a one-time password bound to one action."""
+
+    action: Literal["transfer", "create_bill", "pay_bill"]
+    recipient: Username | None = None
+    payer: Username | None = None
+    amount: Amount | None = None
+    bill_code: BillCode | None = None
+
+
+class OtpSent(BaseModel):
+    """The OTP went out (never the code itself)."""
+
+    detail: str
+    channel: str
+    expires_in: int
+
+
+class TransferCreate(Strict):
+    """Send money to another user."""
+
+    recipient: Username
+    amount: Amount
+    description: Text | None = None
+    otp: Otp
+
+
+class Movement(BaseModel):
+    """One ledger record as its parties see it."""
+
+    id: str
+    kind: str
+    amount: int
+    src: str | None
+    dst: str | None
+    counterparty: str | None
+    description: str | None
+    bill_code: str | None
+    reference: str | None
+    state: str
+    created_at: str | None
+
+
+class TransferResult(BaseModel):
+    """A finished transfer and the sender's new balance."""
+
+    id: str
+    amount: int
+    recipient: str
+    recipient_name: str
+    description: str | None
+    created_at: str | None
+    balance: int
+
+
+class Page(BaseModel):
+    """One page of a list, newest first; pass `next_cursor` back as `cursor` for the next."""
+
+    items: list[Movement]
+    next_cursor: str | None
+
+
+class BillCreate(Strict):
+    """Bill another user."""
+
+    bill_name: Name
+    payer: Username
+    amount: Amount
+    description: Text | None = None
+    due_date: date | None = None
+    otp: Otp
+
+
+class BillPublic(BaseModel):
+    """A bill as its issuer and payer see it."""
+
+    code: str
+    bill_code: str
+    bill_name: str
+    issuer: str
+    issuer_name: str
+    payer: str
+    payer_name: str
+    amount: int
+    description: str | None
+    due_date: str | None
+    status: str
+    created_at: str | None
+    paid_at: str | None
+    payment_id: str | None
+
+
+class BillList(BaseModel):
+    """A list of bills, newest first."""
+
+    items: list[BillPublic]
+    next_cursor: str | None = None
+
+
+class BillPay(Strict):
+    """Pay a bill."""
+
+    otp: Otp
+
+
+class BillPaid(BaseModel):
+    """A paid bill, its payment and the payer's new balance."""
+
+    bill: BillPublic
+    payment_id: str
+    balance: int
+
+
+class AdminMoney(Strict):
+    """An admin deposit or withdrawal."""
+
+    amount: Amount
+    reference: Annotated[str, Field(min_length=1, max_length=120)]
+
+
+class ReverseForm(Strict):
+    """Why a movement is reversed."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Reconciliation(BaseModel):
+    """Σ balances + in flight against Σ deposits − Σ withdrawals."""
+
+    ok: bool
+    total_balances: int
+    total_deposits: int
+    total_withdrawals: int
+    in_flight: int
+    negative_balances: int
+    unfinished: int
+
+
+class AdminUser(UserPrivate):
+    """A user as an admin sees it."""
+
+    created_at: str | None
+
+
+class AdminUserList(BaseModel):
+    """A page of users."""
+
+    items: list[AdminUser]
+    next_cursor: str | None
+
+
+class BotRegister(UserCreate):
+    """Sign up from a Telegram chat and link that chat."""
+
+    chat_id: StrictInt
+    lang: Lang = "id"
+
+
+class BotLink(Strict):
+    """Log a Telegram chat in."""
+
+    chat_id: StrictInt
+    username: Annotated[str, Field(max_length=64)]
+    password: Annotated[str, Field(max_length=256)]
+    lang: Lang = "id"
+
+
+class BotSession(SigninResult):
+    """Access token plus the chat's long-lived refresh token."""
+
+    refreshToken: str  # noqa: N815 - matches accessToken
+
+
+class RefreshRequest(Strict):
+    """Renew (or end) a chat's session."""
+
+    refresh_token: Annotated[str, Field(min_length=10, max_length=200)]
+
+
+class Refreshed(BaseModel):
+    """A new access token."""
+
+    accessToken: str  # noqa: N815
+    username: str
+
+
+class ReminderClaim(Strict):
+    """Which open bills are due a reminder (claimed so only one bot process sends each)."""
+
+    interval_seconds: Annotated[StrictInt, Field(ge=10, le=30 * 86400)]
+    limit: Annotated[StrictInt, Field(ge=1, le=500)] = 100
+
+
+class ReminderBill(BillPublic):
+    """A bill to remind its payer of, with where to send it."""
+
+    payer_chat_id: int
+    payer_lang: Lang
+
+
+class ReminderList(BaseModel):
+    """Bills claimed for a reminder now."""
+
+    items: list[ReminderBill]

@@ -1,0 +1,130 @@
+"""Password hashing (Argon2id), access tokens (JWT, HS256 pinned), revocation and refresh tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from backend.config import Settings
+from backend.db import Doc, Store, now_ms
+from backend.errors import NotAuthenticated
+
+ALGORITHM = "HS256"  # pinned: decode() accepts nothing else, so alg=none and RS/HS confusion fail
+_hasher = PasswordHasher()  # argon2-cffi's default type is Argon2id
+# verified against for unknown usernames, so both failures cost the same time
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    """An Argon2id hash of a password."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when the password matches; always spends one Argon2 verification."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def keyed_hash(settings: Settings, value: str) -> str:
+    """HMAC-SHA256 of a short secret (OTP code, refresh token) under the server key."""
+    return hmac.new(settings.signing_key.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a verified access token says."""
+
+    username: str
+    jti: str
+    expires_at: int  # epoch seconds
+
+
+class Tokens:
+    """Issues and verifies access tokens; revokes them and the bot's refresh tokens."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+
+    def issue_access(self, username: str) -> str:
+        """A signed JWT for `username`, valid ACCESS_TOKEN_TTL_SECONDS (1 day)."""
+        now = now_ms() // 1000
+        claims = {
+            "sub": username,
+            "jti": uuid.uuid4().hex,
+            "iat": now,
+            "exp": now + self.settings.access_token_ttl_seconds,
+            "typ": "access",
+        }
+        return jwt.encode(claims, self.settings.signing_key, algorithm=ALGORITHM)
+
+    def verify_access(self, token: str) -> TokenClaims:
+        """The claims of a valid, unexpired, unrevoked access token, or NotAuthenticated."""
+        try:
+            claims = jwt.decode(
+                token,
+                self.settings.signing_key,
+                algorithms=[ALGORITHM],
+                options={"require": ["exp", "iat", "sub", "jti"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise NotAuthenticated("token expired; sign in again") from None
+        except jwt.InvalidTokenError:
+            raise NotAuthenticated("invalid token") from None
+        if claims.get("typ") != "access" or not isinstance(claims["sub"], str):
+            raise NotAuthenticated("invalid token")
+        if self.store.tokens.count_documents({"_id": "jti:" + str(claims["jti"])}, limit=1):
+            raise NotAuthenticated("token revoked; sign in again")
+        return TokenClaims(claims["sub"], str(claims["jti"]), int(claims["exp"]))
+
+    def revoke_access(self, claims: TokenClaims) -> None:
+        """Refuse this token from now on (kept until it would have expired anyway)."""
+        doc = {"_id": "jti:" + claims.jti, "kind": "revoked", "expires_at": claims.expires_at * 1000}
+        self.store.tokens.update_one({"_id": doc["_id"]}, {"$set": doc}, upsert=True)
+
+    def issue_refresh(self, username: str, chat_id: int) -> str:
+        """A long-lived, revocable refresh token for one Telegram chat; stored only as a hash."""
+        token = secrets.token_urlsafe(32)
+        expires = now_ms() + self.settings.refresh_token_ttl_days * 86_400_000
+        self.store.tokens.insert_one(
+            {
+                "_id": "refresh:" + keyed_hash(self.settings, token),
+                "kind": "refresh",
+                "username": username,
+                "chat_id": chat_id,
+                "expires_at": expires,
+            }
+        )
+        return token
+
+    def use_refresh(self, token: str) -> Doc:
+        """The refresh-token record of a live token, or NotAuthenticated."""
+        doc = self.store.tokens.find_one({"_id": "refresh:" + keyed_hash(self.settings, token)})
+        if doc is None or doc["expires_at"] < now_ms():
+            raise NotAuthenticated("session ended; log in again")
+        return doc
+
+    def revoke_refresh(self, token: str) -> Doc | None:
+        """Delete a refresh token; returns its record when it existed."""
+        key = "refresh:" + keyed_hash(self.settings, token)
+        doc = self.store.tokens.find_one({"_id": key})
+        self.store.tokens.delete_one({"_id": key})
+        return doc
+
+    def revoke_all_refresh(self, username: str) -> None:
+        """End every bot session of a user (password reset, account frozen...)."""
+        self.store.tokens.delete_many({"kind": "refresh", "username": username})
+
+    def purge_expired(self) -> int:
+        """Drop revocation and refresh records past their expiry."""
+        return self.store.tokens.delete_many({"expires_at": {"$lt": now_ms()}}).deleted_count

@@ -1,0 +1,234 @@
+"""The wallet's use cases, each one call for a route: OTPs, transfers, bills, admin money.
+
+This is the composition root of the domain: it owns one instance of every service for the
+process and wires OTP checks, idempotency, the ledger and notices together.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from backend.accounts import Accounts
+from backend.bills import Bills, normalize_code, public_bill
+from backend.config import Settings
+from backend.db import Doc, Store, now_ms
+from backend.errors import AccountFrozen, InvalidRequest, NotFound
+from backend.idempotency import Attempt, Idempotency, Outcome, request_hash
+from backend.ledger import (
+    BILL_PAYMENT,
+    DEPOSIT,
+    DONE,
+    REVERSAL,
+    TRANSFER,
+    WITHDRAWAL,
+    Ledger,
+    MovementRequest,
+    iso,
+    public_movement,
+)
+from backend.notify import Notifier
+from backend.otp import Otps, binding_of
+from backend.ratelimit import RateLimiter
+from backend.schemas import BillCreate, OtpRequest, TransferCreate
+from backend.security import Tokens
+
+logger = logging.getLogger(__name__)
+
+
+class Wallet:
+    """Every service of one backend process, and the use cases that combine them."""
+
+    def __init__(self, store: Store, settings: Settings, notifier: Notifier | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.limiter = RateLimiter(store)
+        self.notifier = notifier or Notifier(settings)
+        self.accounts = Accounts(store, settings, self.limiter)
+        self.tokens = Tokens(store, settings)
+        self.otps = Otps(store, settings, self.limiter, self.notifier)
+        self.ledger = Ledger(store, settings)
+        self.bills = Bills(store)
+        self.idempotency = Idempotency(store, settings)
+
+    # ---- OTP ------------------------------------------------------------------------------
+
+    def request_otp(self, user: Doc, form: OtpRequest) -> None:
+        """Issue an OTP bound to exactly the action the user is about to confirm."""
+        if form.action in ("transfer", "create_bill"):
+            party = form.recipient if form.action == "transfer" else form.payer
+            if party is None or form.amount is None:
+                who = "recipient" if form.action == "transfer" else "payer"
+                raise InvalidRequest(f"{who} and amount are required for {form.action}")
+            self._check_counterparty(user, party)
+            binding = binding_of(form.action, party=party, amount=form.amount)
+            summary: dict[str, Any] = {"party": party, "amount": form.amount}
+        else:
+            if form.bill_code is None:
+                raise InvalidRequest("bill_code is required for pay_bill")
+            bill = self.bills.payable_by(form.bill_code, user["_id"])
+            binding = binding_of("pay_bill", bill_code=bill["code"])
+            summary = {"party": bill["issuer"], "amount": bill["amount"], "bill_code": bill["code"]}
+        if form.action != "create_bill" and user.get("frozen"):
+            raise AccountFrozen("this account is frozen and cannot move money")
+        self.otps.issue(user, form.action, binding, summary)
+
+    def _check_counterparty(self, user: Doc, party: str) -> Doc:
+        """The other user of a transfer or bill: must exist and not be oneself."""
+        if party == user["_id"]:
+            raise InvalidRequest("you cannot send money to or bill yourself", "self_transfer")
+        return self.accounts.get(party)
+
+    # ---- transfers ------------------------------------------------------------------------
+
+    def transfer(self, user: Doc, form: TransferCreate, key: str) -> Outcome:
+        """Send money, once per Idempotency-Key, after the OTP bound to it is accepted."""
+        fingerprint = request_hash("transfer", form.model_dump())
+
+        def execute(attempt: Attempt) -> Outcome:
+            recipient = self._check_counterparty(user, form.recipient)
+            if not attempt.authorized:
+                binding = binding_of("transfer", party=form.recipient, amount=form.amount)
+                self.otps.verify(user["_id"], "transfer", binding, form.otp)
+                attempt.mark_authorized()
+            request = MovementRequest(TRANSFER, form.amount, user["_id"], recipient["_id"], form.description)
+            record = self.ledger.move(request, attempt.movement_id)
+            self.notifier.notify(
+                recipient, "received", amount=form.amount, sender=user["_id"],
+                note=f"\n“{form.description}”" if form.description else "",
+            )  # fmt: skip
+            return 201, {
+                "id": record["_id"],
+                "amount": record["amount"],
+                "recipient": recipient["_id"],
+                "recipient_name": recipient["name"],
+                "description": record["description"],
+                "created_at": iso(record["created_at"]),
+                "balance": self.balance(user["_id"]),
+            }
+
+        return self.idempotency.run(user["_id"], key, fingerprint, execute)
+
+    def balance(self, username: str) -> int:
+        """The current balance of a user."""
+        return int(self.accounts.get(username)["balance"])
+
+    # ---- bills ------------------------------------------------------------------------------
+
+    def create_bill(self, user: Doc, form: BillCreate, key: str | None) -> Outcome:
+        """Bill another user after the OTP bound to (payer, amount) is accepted."""
+
+        def execute(attempt: Attempt | None) -> Outcome:
+            payer = self._check_counterparty(user, form.payer)
+            binding = binding_of("create_bill", party=form.payer, amount=form.amount)
+            if attempt is None or not attempt.authorized:
+                self.otps.verify(user["_id"], "create_bill", binding, form.otp)
+                if attempt is not None:
+                    attempt.mark_authorized()
+            bill = self.bills.create(
+                issuer=user, payer=payer, bill_name=form.bill_name, amount=form.amount,
+                description=form.description, due_date=form.due_date,
+            )  # fmt: skip
+            self.notifier.notify(
+                payer, "bill_new", buttons_for=bill["code"], issuer=user["_id"], bill_name=bill["bill_name"],
+                amount=bill["amount"], code=bill["code"], note=_note(bill.get("description")),
+            )  # fmt: skip
+            return 201, public_bill(bill)
+
+        if key is None:
+            return execute(None)
+        return self.idempotency.run(user["_id"], key, request_hash("create_bill", form.model_dump()), execute)
+
+    def pay_bill(self, user: Doc, code: str, otp: str, key: str) -> Outcome:
+        """Pay an open bill I owe: money payer → issuer through the ledger, bill becomes paid."""
+        code = normalize_code(code)
+
+        def execute(attempt: Attempt) -> Outcome:
+            if not attempt.authorized:
+                bill = self.bills.payable_by(code, user["_id"])
+                self.otps.verify(user["_id"], "pay_bill", binding_of("pay_bill", bill_code=code), otp)
+                attempt.mark_authorized()
+            bill = self.bills.get_for(code, user["_id"])
+            request = MovementRequest(
+                BILL_PAYMENT, bill["amount"], user["_id"], bill["issuer"],
+                f"{bill['bill_name']} ({code})", bill_code=code,
+            )  # fmt: skip
+            record = self.ledger.move(request, attempt.movement_id)
+            bill = self.bills.get_for(code, user["_id"])
+            issuer = self.store.users.find_one({"_id": bill["issuer"]})
+            self.notifier.notify(issuer, "bill_paid", payer=user["_id"], code=code,
+                                 bill_name=bill["bill_name"], amount=bill["amount"])  # fmt: skip
+            return 200, {"bill": public_bill(bill), "payment_id": record["_id"], "balance": self.balance(user["_id"])}
+
+        return self.idempotency.run(user["_id"], key, request_hash("pay_bill", {"code": code}), execute)
+
+    def close_bill(self, user: Doc, code: str, *, as_role: str) -> dict[str, Any]:
+        """Decline (payer) or cancel (issuer) an open bill and tell the other party."""
+        bill = self.bills.close(code, user["_id"], as_role=as_role)
+        other = bill["issuer"] if as_role == "payer" else bill["payer"]
+        key = "bill_declined" if as_role == "payer" else "bill_cancelled"
+        self.notifier.notify(
+            self.store.users.find_one({"_id": other}), key, payer=bill["payer"], issuer=bill["issuer"],
+            code=bill["code"], bill_name=bill["bill_name"],
+        )  # fmt: skip
+        return public_bill(bill)
+
+    # ---- admin ------------------------------------------------------------------------------
+
+    def admin_money(self, admin: Doc, kind: str, username: str, amount: int, reference: str, key: str) -> Outcome:
+        """An admin deposit into, or withdrawal from, a user's account (recorded and audited)."""
+        target = self.accounts.get(username)
+        body = {"kind": kind, "username": target["_id"], "amount": amount, "reference": reference}
+
+        def execute(attempt: Attempt) -> Outcome:
+            attempt.mark_authorized()  # an admin token is the authorisation
+            src, dst = (None, target["_id"]) if kind == DEPOSIT else (target["_id"], None)
+            request = MovementRequest(kind, amount, src, dst, reference=reference, actor=admin["_id"])
+            record = self.ledger.move(request, attempt.movement_id)
+            self.audit(admin, kind, target["_id"], {"amount": amount, "reference": reference, "id": record["_id"]})
+            return 201, public_movement(record)
+
+        return self.idempotency.run(admin["_id"], key, request_hash("admin_money", body), execute)
+
+    def reverse(self, admin: Doc, movement_id: str, reason: str, key: str) -> Outcome:
+        """Reverse a finished transfer or bill payment with a new record (the original stays)."""
+        original = self.ledger.find(movement_id)
+        if original is None or original["kind"] not in (TRANSFER, BILL_PAYMENT):
+            raise NotFound("no transfer or bill payment with that id", "not_found")
+        if original["state"] != DONE:
+            raise InvalidRequest("only a finished movement can be reversed", "not_reversible")
+
+        def execute(attempt: Attempt) -> Outcome:
+            attempt.mark_authorized()
+            request = MovementRequest(
+                REVERSAL, original["amount"], original["dst"], original["src"],
+                f"reversal of {movement_id}: {reason}", reference=reason, actor=admin["_id"],
+                reversal_of=movement_id,
+            )  # fmt: skip
+            record = self.ledger.move(request, attempt.movement_id)
+            self.audit(admin, "reverse", movement_id, {"reason": reason, "id": record["_id"]})
+            return 201, public_movement(record)
+
+        return self.idempotency.run(admin["_id"], key, request_hash("reverse", {"id": movement_id}), execute)
+
+    def audit(self, actor: Doc, action: str, target: str, details: dict[str, Any]) -> None:
+        """Record who did what to whom, and when."""
+        self.store.audit.insert_one(
+            {"at": now_ms(), "actor": actor["_id"], "action": action, "target": target, "details": details}
+        )
+
+    def housekeeping(self) -> None:
+        """Periodic work: recover unfinished movements, drop expired tokens, codes and counters."""
+        self.ledger.recover()
+        self.tokens.purge_expired()
+        self.otps.purge_expired()
+        self.limiter.purge_expired()
+        self.idempotency.purge_expired()
+
+
+def _note(description: str | None) -> str:
+    """An optional description line under a notice."""
+    return f"\n“{description}”" if description else ""
+
+
+__all__ = ["Wallet", "WITHDRAWAL", "DEPOSIT"]
