@@ -33,7 +33,7 @@ def all_bills(wallet: WalletDep, status: Status | None = None, limit: Limit = 50
 
 
 @router.post("", status_code=201, response_model=BillPublic)
-def create_bill(form: BillCreate, user: CurrentUser, wallet: WalletDep,
+def create_bill(user: CurrentUser, form: BillCreate, wallet: WalletDep,
                 idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:  # fmt: skip
     """Bill another user (OTP required); the answer carries the new `bill_code`."""
     key = check_key(idempotency_key) if idempotency_key is not None else None
@@ -64,7 +64,7 @@ def bills_issued(username: str, user: CurrentUser, wallet: WalletDep, limit: Lim
 
 
 @router.post("/{bill_code}/pay", response_model=BillPaid)
-def pay_bill(bill_code: str, form: BillPay, key: IdempotencyKey, user: CurrentUser,
+def pay_bill(user: CurrentUser, bill_code: str, form: BillPay, key: IdempotencyKey,
              wallet: WalletDep) -> JSONResponse:  # fmt: skip
     """Pay a bill I owe (OTP and Idempotency-Key required)."""
     status, body = wallet.pay_bill(user, bill_code, form.otp, key)

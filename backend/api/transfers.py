@@ -23,7 +23,7 @@ def request_otp(form: OtpRequest, user: CurrentUser, wallet: WalletDep) -> dict[
 
 @router.post("/transfer", status_code=201, response_model=TransferResult,
              responses={409: {"description": "insufficient funds or key conflict"}})  # fmt: skip
-def transfer(form: TransferCreate, key: IdempotencyKey, user: CurrentUser, wallet: WalletDep) -> JSONResponse:
+def transfer(user: CurrentUser, form: TransferCreate, key: IdempotencyKey, wallet: WalletDep) -> JSONResponse:
     """Send money to another user (OTP and Idempotency-Key required)."""
     status, body = wallet.transfer(user, form, key)
     return JSONResponse(body, status_code=status)
