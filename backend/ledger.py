@@ -126,9 +126,10 @@ class Ledger:
             )
         if request.src is not None and request.src == request.dst:
             raise InvalidRequest("you cannot send money to yourself", "self_transfer")
-        for username in (request.src, request.dst):
-            if username is not None and self.store.users.find_one({"_id": username}, {"_id": 1}) is None:
-                raise NotFound(f"user {username!r} does not exist", "user_not_found")
+        # the payer's existence is checked by the debit itself; the payee must exist before it
+        dst = request.dst
+        if dst is not None and self.store.users.count_documents({"_id": dst}, limit=1) == 0:
+            raise NotFound(f"user {dst!r} does not exist", "user_not_found")
 
     def _journal(self, request: MovementRequest, movement_id: str) -> Doc:
         """Insert the pending record (or return the existing one for a retried id)."""
@@ -172,19 +173,20 @@ class Ledger:
             if record["dst"] is not None:
                 self._credit(record)
             record = self._transition(record, COMMITTED, DONE)
-        if not record["finalized"]:
-            record = self._finalize(record)
+        if not record["finalized"] or record["state"] == REJECTED:
+            record = self._finalize(record)  # for a rejected one: refunds a stale debit at once
         return record
 
     def _commit(self, record: Doc, *, stale: bool) -> Doc:
         """Claim the bill, debit the payer and mark committed; or reject with the reason."""
-        debited = record["src"] is not None and self._holds(record["src"], "outbox", record["_id"])
-        if stale and not debited:
-            return self._reject(record, INTERRUPTED)
+        if stale:
+            debited = record["src"] is not None and self._holds(record["src"], "outbox", record["_id"])
+            if not debited:
+                return self._reject(record, INTERRUPTED)
         if record["kind"] == BILL_PAYMENT and not self._claim_bill(record):
             return self._reject(record, "bill_not_payable")
-        if record["src"] is not None and not debited:
-            reason = self._debit(record)
+        if record["src"] is not None:
+            reason = self._debit(record)  # a no-op that returns None when already debited
             if reason is not None:
                 return self._reject(record, reason)
         return self._transition(record, PENDING, COMMITTED)
@@ -274,6 +276,8 @@ class Ledger:
         if new == DONE:
             fields["parties"] = [p for p in (record["src"], record["dst"]) if p is not None]
             fields["done_at"] = fields["updated_at"]
+            # nothing follows a done movement but a bill payment's bill status
+            fields["finalized"] = record["kind"] != BILL_PAYMENT
         updated = self.store.ledger.find_one_and_update(
             {"_id": record["_id"], "state": old},
             {"$set": fields},

@@ -104,6 +104,7 @@ class WalletClient:
     otp_source: OtpSource
     admin_username: str = "admin"
     admin_password: str = "admin-pass-123"
+    _admin: Actor | None = field(default=None, init=False)
 
     def signin(self, username: str, password: str = PASSWORD) -> Actor:
         """Sign in and return the actor."""
@@ -116,8 +117,10 @@ class WalletClient:
         )
 
     def admin(self) -> Actor:
-        """The admin created at start-up."""
-        return self.signin(self.admin_username, self.admin_password)
+        """The admin created at start-up (signed in once per client)."""
+        if self._admin is None:
+            self._admin = self.signin(self.admin_username, self.admin_password)
+        return self._admin
 
     def user(self, balance: int = 0, *, prefix: str = "u", name: str = "Test User") -> Actor:
         """A new user, signed in, with `balance` deposited by the admin."""

@@ -1,0 +1,233 @@
+"""The ledger itself: never below zero under concurrency, exactly once, whole after any crash.
+
+Crashes are injected at every database write of a movement, both just before the write reaches
+the database and just after it did (the caller never saw the answer); recovery must then leave
+every movement either fully applied or not at all, and the books balanced.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from typing import Any
+
+import pytest
+
+from backend.config import Settings
+from backend.db import Store
+from backend.errors import InsufficientFunds, WalletError
+from backend.ledger import (
+    BILL_PAYMENT,
+    DEPOSIT,
+    DONE,
+    REJECTED,
+    REVERSAL,
+    TRANSFER,
+    WITHDRAWAL,
+    Ledger,
+    MovementRequest,
+    new_movement_id,
+)
+from tests.ledger.conftest import make_accounts
+
+WRITES = {"insert_one", "update_one", "update_many", "find_one_and_update", "delete_one"}
+
+
+class Crash(Exception):
+    """The process died here."""
+
+
+class CrashingCollection:
+    """A collection whose Nth write crashes, before or after reaching the database."""
+
+    def __init__(self, inner: Any, plan: dict[str, int], after: bool) -> None:
+        self.inner, self.plan, self.after = inner, plan, after
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if name not in WRITES:
+            return attr
+
+        def write(*args: Any, **kwargs: Any) -> Any:
+            self.plan["left"] -= 1
+            if self.plan["left"] == 0 and not self.after:
+                raise Crash(name)
+            result = attr(*args, **kwargs)
+            if self.plan["left"] == 0:
+                raise Crash(name)
+            return result
+
+        return write
+
+
+class CrashingStore(Store):
+    """The real store, with every collection wrapped to crash at the planned write."""
+
+    def __init__(self, store: Store, crash_at: int, after: bool) -> None:
+        super().__init__(store.client, store.db)
+        self.plan = {"left": crash_at}
+        self.after = after
+
+    def __getattribute__(self, name: str) -> Any:
+        value = super().__getattribute__(name)
+        if name in ("users", "ledger", "bills"):
+            return CrashingCollection(value, super().__getattribute__("plan"), super().__getattribute__("after"))
+        return value
+
+
+def balances(store: Store) -> dict[str, int]:
+    """Every account's balance."""
+    return {u["_id"]: u["balance"] for u in store.users.find({}, {"balance": 1})}
+
+
+def test_never_overdraws_under_concurrency(store: Store, ledger: Ledger, ledger_settings: Settings) -> None:
+    names = make_accounts(store, ledger_settings, ledger, [5_000] * 10)
+    done: list[str] = []
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(250):
+            src, dst = rng.sample(names, 2)
+            try:
+                done.append(ledger.move(MovementRequest(TRANSFER, rng.randint(1, 3_000), src, dst))["_id"])
+            except InsufficientFunds:
+                pass
+
+    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert min(balances(store).values()) >= 0
+    assert sum(balances(store).values()) == 50_000
+    assert ledger.reconcile()["ok"]
+    assert len(done) == len(set(done)) and len(done) > 250
+    assert store.ledger.count_documents({"kind": TRANSFER, "state": DONE}) == len(done)
+
+
+def test_a_movement_id_applies_once_however_often_it_is_driven(store: Store, ledger: Ledger,
+                                                               ledger_settings: Settings) -> None:  # fmt: skip
+    src, dst = make_accounts(store, ledger_settings, ledger, [10_000, 0])
+    movement_id = new_movement_id()
+    request = MovementRequest(TRANSFER, 1_000, src, dst)
+    threads = [threading.Thread(target=ledger.move, args=(request, movement_id)) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ledger.move(request, movement_id)
+    assert balances(store) == {src: 9_000, dst: 1_000}
+
+
+def _scenario(kind: str, store: Store, ledger: Ledger, settings: Settings) -> tuple[MovementRequest, list[str]]:
+    """Accounts (and a bill) for one movement of this kind."""
+    names = make_accounts(store, settings, ledger, [100_000, 20_000])
+    src, dst = names
+    if kind == BILL_PAYMENT:
+        store.bills.insert_one({"code": "BILLCODE23", "issuer": dst, "payer": src, "status": "open",
+                                "amount": 3_000, "bill_name": "x", "issuer_name": "x", "payer_name": "x"})  # fmt: skip
+        return MovementRequest(BILL_PAYMENT, 3_000, src, dst, bill_code="BILLCODE23"), names
+    if kind == DEPOSIT:
+        return MovementRequest(DEPOSIT, 3_000, dst=src, reference="cash"), names
+    if kind == WITHDRAWAL:
+        return MovementRequest(WITHDRAWAL, 3_000, src=src, reference="cash"), names
+    if kind == REVERSAL:
+        original = ledger.move(MovementRequest(TRANSFER, 3_000, src, dst))
+        return MovementRequest(REVERSAL, 3_000, dst, src, reversal_of=original["_id"]), names
+    return MovementRequest(TRANSFER, 3_000, src, dst), names
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before-write", "after-write"])
+@pytest.mark.parametrize("kind", [TRANSFER, BILL_PAYMENT, DEPOSIT, WITHDRAWAL, REVERSAL])
+def test_a_crash_at_any_write_leaves_the_books_whole(kind: str, after: bool, store: Store, ledger: Ledger,
+                                                     ledger_settings: Settings) -> None:  # fmt: skip
+    request, names = _scenario(kind, store, ledger, ledger_settings)
+    before = balances(store)
+    crash_at = 1
+    while True:
+        movement_id = new_movement_id()
+        crashing = Ledger(CrashingStore(store, crash_at, after), ledger_settings)
+        try:
+            crashing.move(request, movement_id)
+        except Crash:
+            pass
+        else:
+            break  # the movement finished before the planned crash: every write was covered
+        _recover_and_check(store, ledger, movement_id, request, before)
+        before = balances(store)
+        crash_at += 1
+    assert crash_at > 3
+
+
+def _recover_and_check(store: Store, ledger: Ledger, movement_id: str, request: MovementRequest,
+                       before: dict[str, int]) -> None:  # fmt: skip
+    """Recovery finishes or rejects the movement; money moved all the way or not at all."""
+    ledger.recover(everything=True)
+    record = store.ledger.find_one({"_id": movement_id})
+    after = balances(store)
+    recon = ledger.reconcile()
+    assert recon["ok"], recon
+    if record is None or record["state"] == REJECTED:
+        assert after == before
+    else:
+        assert record["state"] == DONE and record["finalized"]
+        delta = request.amount
+        if request.src:
+            assert after[request.src] == before[request.src] - delta
+        if request.dst:
+            assert after[request.dst] == before[request.dst] + delta
+    if request.bill_code:
+        bill = store.bills.find_one({"code": request.bill_code})
+        paid = record is not None and record["state"] == DONE
+        assert bill["status"] == ("paid" if paid else "open")
+        if paid:  # let the next crash point start from an open bill again
+            store.bills.update_one({"code": request.bill_code}, {"$set": {"status": "open"}, "$unset": {"payment_id": ""}})
+    if request.reversal_of and record is not None and record["state"] == DONE:
+        store.ledger.update_one({"_id": movement_id}, {"$unset": {"reversal_of": ""}})
+
+
+def test_a_retry_after_a_crash_resumes_the_same_movement(store: Store, ledger: Ledger,
+                                                         ledger_settings: Settings) -> None:  # fmt: skip
+    src, dst = make_accounts(store, ledger_settings, ledger, [10_000, 0])
+    request = MovementRequest(TRANSFER, 4_000, src, dst)
+    movement_id = new_movement_id()
+    with pytest.raises(Crash):
+        Ledger(CrashingStore(store, 3, True), ledger_settings).move(request, movement_id)
+    assert ledger.move(request, movement_id)["state"] == DONE
+    assert ledger.move(request, movement_id)["state"] == DONE
+    assert balances(store) == {src: 6_000, dst: 4_000}
+
+
+def test_a_stale_worker_cannot_credit_twice(store: Store, ledger: Ledger, ledger_settings: Settings) -> None:
+    src, dst = make_accounts(store, ledger_settings, ledger, [10_000, 0])
+    record = ledger.move(MovementRequest(TRANSFER, 1_000, src, dst))
+    stale = {**record, "state": "committed", "finalized": False}
+    ledger._drive(stale)  # a worker that read the record before it was done
+    ledger.recover(everything=True)
+    assert balances(store) == {src: 9_000, dst: 1_000}
+    assert ledger.reconcile()["ok"]
+
+
+def test_a_stale_debit_of_a_rejected_movement_is_refunded(store: Store, ledger: Ledger,
+                                                          ledger_settings: Settings) -> None:  # fmt: skip
+    src, dst = make_accounts(store, ledger_settings, ledger, [10_000, 0])
+    movement_id = new_movement_id()
+    request = MovementRequest(TRANSFER, 1_000, src, dst)
+    record = ledger._journal(request, movement_id)
+    ledger._reject(record, "interrupted")  # the sweeper gave up on it...
+    assert ledger._debit(record) is None  # ...while a stalled worker still debits
+    ledger.recover(everything=True)
+    assert balances(store) == {src: 10_000, dst: 0}
+    assert ledger.reconcile()["ok"]
+
+
+def test_rejections_carry_their_reason(store: Store, ledger: Ledger, ledger_settings: Settings) -> None:
+    src, dst = make_accounts(store, ledger_settings, ledger, [1_000, 0])
+    with pytest.raises(WalletError) as error:
+        ledger.move(MovementRequest(TRANSFER, 5_000, src, dst))
+    assert error.value.code == "insufficient_funds"
+    store.users.update_one({"_id": src}, {"$set": {"frozen": True}})
+    with pytest.raises(WalletError) as frozen:
+        ledger.move(MovementRequest(TRANSFER, 500, src, dst))
+    assert frozen.value.code == "account_frozen"
+    assert balances(store) == {src: 1_000, dst: 0}
