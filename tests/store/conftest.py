@@ -1,0 +1,88 @@
+"""Fixtures for the store conformance suite: one database per session, one collection per test.
+
+MONGODB_URI set: the suite runs against that server, in a fresh uniquely named database that is
+dropped at the end. Unset: it starts its own nx-27017 (the embedded server the backend runs when
+MONGODB_URI is unset) in a temporary directory on a free port, and stops it at the end.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pymongo import MongoClient
+from pymongo.collection import Collection
+from pymongo.database import Database
+
+from backend.embedded_db import EmbeddedMongo
+from tests.store.helpers import Doc, configured_uri, connect, free_port
+
+# nx-27017 (under uvloop) now and then leaves SIGTERM unhandled until its next network event, so
+# stop() would wait out its full 10 s before SIGKILL. A test server's data is disposable: give
+# it 2 s.
+STOP_TIMEOUT = 2.0
+
+
+@pytest.fixture(scope="session")
+def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedMongo | None]:
+    """The suite's own nx-27017 server, or None when MONGODB_URI names a real one."""
+    if configured_uri():
+        yield None
+        return
+    server = EmbeddedMongo(tmp_path_factory.mktemp("nx-27017"), free_port())
+    server.ensure_running()
+    try:
+        yield server
+    finally:
+        server.stop(timeout=STOP_TIMEOUT)
+
+
+@pytest.fixture(scope="session")
+def mongo_client(embedded_server: EmbeddedMongo | None) -> Iterator[MongoClient[Doc]]:
+    """One client for the whole session, like one backend process."""
+    client = connect(embedded_server.uri if embedded_server else configured_uri())
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def mongo_db(mongo_client: MongoClient[Doc]) -> Iterator[Database[Doc]]:
+    """A fresh, uniquely named database, dropped at the end of the session."""
+    name = f"store_conformance_{uuid.uuid4().hex[:12]}"
+    try:
+        yield mongo_client[name]
+    finally:
+        mongo_client.drop_database(name)
+
+
+@pytest.fixture
+def coll(mongo_db: Database[Doc]) -> Iterator[Collection[Doc]]:
+    """A fresh, uniquely named collection for one test, dropped after it."""
+    collection = mongo_db[f"c_{uuid.uuid4().hex[:12]}"]
+    try:
+        yield collection
+    finally:
+        collection.drop()
+
+
+@pytest.fixture
+def embedded_only(embedded_server: EmbeddedMongo | None) -> EmbeddedMongo:
+    """Skip the test unless the suite runs on the embedded server; return that server."""
+    if embedded_server is None:
+        pytest.skip("asserts nx-27017 behaviour; MONGODB_URI names another server")
+    return embedded_server
+
+
+@pytest.fixture
+def private_server(embedded_only: EmbeddedMongo, tmp_path: Path) -> Iterator[EmbeddedMongo]:
+    """A second embedded server of the test's own, free to be killed."""
+    server = EmbeddedMongo(tmp_path / "data", free_port())
+    server.ensure_running()
+    try:
+        yield server
+    finally:
+        server.stop(timeout=STOP_TIMEOUT)

@@ -1,0 +1,48 @@
+"""Small helpers shared by the store conformance tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable
+from typing import Any
+
+from pymongo import MongoClient
+from pymongo.collection import Collection
+
+Doc = dict[str, Any]
+Coll = Collection[Doc]
+
+
+def fetch(coll: Coll, _id: object) -> Doc:
+    """The document with this _id; fails the test when it is missing."""
+    doc = coll.find_one({"_id": _id})
+    assert doc is not None, f"no document with _id {_id!r}"
+    return doc
+
+
+def ids(docs: Iterable[Doc]) -> list[Any]:
+    """The _id of each document, in the order the cursor gave them."""
+    return [doc["_id"] for doc in docs]
+
+
+def configured_uri() -> str:
+    """The MongoDB under test, or "" for the embedded server.
+
+    Read from the environment of the test run, not through Settings: a developer's `.env` must
+    not silently point the conformance suite at another server.
+    """
+    return os.environ.get("MONGODB_URI", "")
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago (good enough for a private test server)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def connect(uri: str) -> MongoClient[Doc]:
+    """A client that fails fast when the server is not there."""
+    return MongoClient(uri, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000)
