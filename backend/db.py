@@ -81,6 +81,12 @@ class Store:
             return False
         return True
 
+    def revive_embedded(self) -> None:
+        """Restart the embedded server if it died (kill -9, OOM); pymongo reconnects by itself."""
+        if self.embedded is not None and not self.embedded.is_listening():
+            logger.warning("embedded database is down; restarting it")
+            self.started_embedded = self.embedded.ensure_running() or self.started_embedded
+
     def close(self) -> None:
         """Close the client and stop the embedded server if this process started it."""
         self.client.close()

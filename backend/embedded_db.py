@@ -54,6 +54,8 @@ class EmbeddedMongo:
 
     def ensure_running(self, timeout: float = 20.0) -> bool:
         """Start the server unless ours is already up; True when this call started it."""
+        if self.process is not None:
+            self.process.poll()  # reap a server of ours that died, so its pid reads as gone
         if self.pid() is not None and self.is_listening():
             logger.info("embedded database already running on port %d", self.port)
             return False
@@ -97,8 +99,8 @@ class EmbeddedMongo:
             time.sleep(0.05)
         raise RuntimeError(f"nx-27017 did not listen on port {self.port} in {timeout:.0f}s")
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the server (SIGTERM, then SIGKILL) and remove its pid file."""
+    def stop(self, timeout: float = 3.0) -> None:
+        """Stop the server (SIGTERM, then SIGKILL: it sometimes ignores SIGTERM; WAL keeps the data)."""
         pid = self.process.pid if self.process is not None else self.pid()
         if pid is None:
             return

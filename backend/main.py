@@ -44,6 +44,8 @@ def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run otherwise
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry the bot token
 
 
 class RequestContext:
@@ -139,7 +141,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def start_sweeper(wallet: Wallet, interval: int) -> BackgroundScheduler:
-    """The periodic recovery/cleanup job (APScheduler, one thread)."""
+    """Periodic jobs (APScheduler): ledger recovery and cleanup; restarting a dead embedded database."""
     scheduler = BackgroundScheduler(daemon=True)
 
     def sweep() -> None:
@@ -148,7 +150,14 @@ def start_sweeper(wallet: Wallet, interval: int) -> BackgroundScheduler:
         except Exception:
             logger.exception("sweeper run failed")
 
+    def watch_database() -> None:
+        try:
+            wallet.store.revive_embedded()
+        except Exception:
+            logger.exception("could not restart the embedded database")
+
     scheduler.add_job(sweep, "interval", seconds=interval, max_instances=1, coalesce=True)
+    scheduler.add_job(watch_database, "interval", seconds=1, max_instances=1, coalesce=True)
     scheduler.start()
     return scheduler
 

@@ -1,0 +1,1 @@
+"""Mata Duitan Telegram bot (python-telegram-bot 22)."""

@@ -1,0 +1,154 @@
+"""build_application(settings): the one place the bot's handlers are registered, in order."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+from telegram import Update
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    PersistenceInput,
+    PicklePersistence,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot import bills, commands, history
+from bot.client import BackendClient
+from bot.common import cancel, interrupt, lang_of
+from bot.concurrency import PerChatUpdateProcessor
+from bot.config import BotSettings
+from bot.conversations import bill, login, pay, register, transfer
+from bot.keyboards import (
+    BILL_CANCEL_PATTERN,
+    BILL_DECLINE_PATTERN,
+    BILL_PAY_PATTERN,
+    HISTORY_PATTERN,
+    LANG_PATTERN,
+)
+from bot.reminders import send_reminders
+from bot.texts import t
+
+logger = logging.getLogger(__name__)
+
+FLOWS = (register, login, transfer, bill, pay)
+FLOW_TIMEOUT = 15 * 60  # seconds: an abandoned flow ends by itself
+
+
+def build_flows() -> ConversationHandler:
+    """ONE ConversationHandler for every flow, so a chat is in at most one flow at a time."""
+    states: dict[object, list[BaseHandler]] = {}
+    for module in FLOWS:
+        states.update(module.STATES)
+    with warnings.catch_warnings():
+        # per_message=False is right here: a flow belongs to a chat, not to one message.
+        warnings.filterwarnings("ignore", message=".*per_message.*", category=PTBUserWarning)
+        return ConversationHandler(
+            entry_points=[handler for module in FLOWS for handler in module.ENTRY_POINTS],
+            states=states,
+            fallbacks=[
+                CommandHandler("cancel", cancel),
+                MessageHandler(filters.COMMAND, interrupt),  # any other command ends the flow
+                CallbackQueryHandler(interrupt, pattern=BILL_PAY_PATTERN),
+            ],
+            conversation_timeout=FLOW_TIMEOUT,
+            name="flows",
+        )
+
+
+def register_handlers(application: Application) -> None:
+    """All handlers, in order: the first that matches an update handles it."""
+    application.add_handlers(
+        [
+            build_flows(),  # first: a flow in progress sees its chat's messages before anything
+            CommandHandler("start", commands.start),
+            CommandHandler("me", commands.me),
+            CommandHandler("help", commands.help_command),
+            CommandHandler("logout", commands.logout),
+            CommandHandler("lang", commands.lang_command),
+            CommandHandler("bills", bills.list_bills),
+            CommandHandler("history", history.show_history),
+            CommandHandler("cancel", commands.nothing_to_cancel),
+            CallbackQueryHandler(commands.lang_chosen, pattern=LANG_PATTERN),
+            CallbackQueryHandler(history.turn_page, pattern=HISTORY_PATTERN),
+            CallbackQueryHandler(bills.decline, pattern=BILL_DECLINE_PATTERN),
+            CallbackQueryHandler(bills.cancel, pattern=BILL_CANCEL_PATTERN),
+            MessageHandler(filters.UpdateType.MESSAGE, commands.unknown),  # last: nothing else did
+            CallbackQueryHandler(commands.stale_button),
+        ]
+    )
+    application.add_error_handler(on_error)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log every unexpected error with its traceback; the user only gets a plain sentence."""
+    if isinstance(context.error, Forbidden):
+        logger.info("a user blocked the bot: %s", context.error)
+        return
+    logger.error("error while handling an update", exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    try:
+        await context.bot.send_message(
+            update.effective_chat.id, t(lang_of(update, context), "generic_error")
+        )
+    except TelegramError as exc:
+        logger.warning("could not tell chat %s about an error: %s", update.effective_chat.id, exc)
+
+
+async def on_startup(application: Application) -> None:
+    """post_init: backend client, command menu, reminder job."""
+    settings: BotSettings = application.bot_data["settings"]
+    application.bot_data["backend"] = BackendClient(
+        settings.backend_url, settings.bot_api_secret, timeout=settings.backend_timeout
+    )
+    try:
+        await commands.set_menu(application)
+    except TelegramError as exc:
+        logger.warning("could not set the command menu: %s", exc)
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        send_reminders,
+        interval=settings.reminder_interval,
+        first=settings.reminder_first,
+        name="reminders",
+    )
+
+
+async def on_shutdown(application: Application) -> None:
+    """post_shutdown: close the backend client."""
+    client = application.bot_data.pop("backend", None)
+    if client is not None:
+        await client.aclose()
+
+
+def build_application(settings: BotSettings) -> Application:
+    """A fully wired Application (not started): handlers, persistence, per-chat concurrency."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    persistence = PicklePersistence(
+        filepath=settings.persistence_path,
+        store_data=PersistenceInput(bot_data=False, user_data=False, callback_data=False),
+        update_interval=30,
+    )
+    application = (
+        Application.builder()
+        .token(settings.telegram_bot_token)
+        .base_url(settings.base_url)
+        .base_file_url(settings.base_file_url)
+        .concurrent_updates(PerChatUpdateProcessor())
+        .persistence(persistence)
+        .post_init(on_startup)
+        .post_shutdown(on_shutdown)
+        .build()
+    )
+    application.bot_data["settings"] = settings
+    register_handlers(application)
+    return application

@@ -1,0 +1,247 @@
+"""BackendClient: the bot's only way to the backend, with typed errors.
+
+    BackendError            the backend refused (4xx); `code` maps to a localized text
+    └── NotLoggedIn         the chat has no session, or its refresh token was refused
+    BackendUnavailable      connection refused, timeout or 5xx — nothing was charged
+    └── BackendUnsure       a money-moving request was sent but never answered
+
+A chat's session is a plain dict kept in `chat_data` (so PicklePersistence keeps it across
+restarts): {"access_token", "refresh_token", "username"}. The client renews the access token
+in place when the backend says `token_invalid`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+logger = logging.getLogger(__name__)
+
+Session = dict[str, str]
+JSON = Any
+
+
+class BackendError(Exception):
+    """The backend answered with an error body {"detail", "code"}."""
+
+    def __init__(self, status: int, code: str, detail: str = "") -> None:
+        super().__init__(f"{status} {code}: {detail}")
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+class NotLoggedIn(BackendError):  # noqa: N818 (domain name, like the backend's)
+    """No session in this chat, or the backend refused its refresh token."""
+
+    def __init__(self) -> None:
+        super().__init__(401, "token_invalid", "not logged in")
+
+
+class BackendUnavailable(Exception):  # noqa: N818
+    """The backend could not be reached or failed (5xx); nothing was changed."""
+
+
+class BackendUnsure(BackendUnavailable):  # noqa: N818
+    """A money-moving request may have reached the backend, but no answer came back."""
+
+
+def _path(*parts: str) -> str:
+    """Join URL path segments, escaping user-typed ones."""
+    return "/" + "/".join(quote(part, safe="") for part in parts)
+
+
+class BackendClient:
+    """Thin async wrapper over the backend's REST API (see the contract in the README)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        bot_secret: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), timeout=timeout, transport=transport
+        )
+        self._bot_headers = {"X-Bot-Secret": bot_secret}
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    # -- plumbing ---------------------------------------------------------------------------
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One HTTP exchange; transport failures become BackendUnavailable."""
+        try:
+            return await self._http.request(method, path, **kwargs)
+        except httpx.ConnectError as exc:
+            raise BackendUnavailable(f"{method} {path}: cannot connect") from exc
+        except httpx.TransportError as exc:
+            raise BackendUnsure(f"{method} {path}: {type(exc).__name__}") from exc
+
+    @staticmethod
+    def _decode(response: httpx.Response) -> JSON:
+        """The JSON body of a success, or the matching exception."""
+        if response.status_code >= 500:
+            raise BackendUnavailable(f"backend answered {response.status_code}")
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            code = body.get("code") if isinstance(body, dict) else None
+            detail = body.get("detail") if isinstance(body, dict) else None
+            raise BackendError(response.status_code, str(code or "unknown"), str(detail or ""))
+        return response.json() if response.content else None
+
+    async def _call(
+        self, method: str, path: str, *, idempotent: bool = False, **kwargs: Any
+    ) -> JSON:
+        """Send and decode. Only a money-moving (idempotent) request can end "unsure": it is
+        retried once with the same Idempotency-Key, so the backend applies it at most once."""
+        try:
+            return self._decode(await self._send(method, path, **kwargs))
+        except BackendUnsure as exc:
+            if not idempotent:
+                raise BackendUnavailable(str(exc)) from exc
+            first_unsure = True
+        except BackendUnavailable:
+            if not idempotent:
+                raise
+            first_unsure = False
+        logger.info("retrying %s %s once with the same Idempotency-Key", method, path)
+        try:
+            return self._decode(await self._send(method, path, **kwargs))
+        except BackendUnavailable as exc:
+            if first_unsure and not isinstance(exc, BackendUnsure):
+                raise BackendUnsure(str(exc)) from exc
+            raise
+
+    async def _bot(self, method: str, path: str, body: dict[str, Any]) -> JSON:
+        """A bot-only route, authenticated by the shared secret."""
+        return await self._call(method, path, json=body, headers=self._bot_headers)
+
+    async def _user(self, session: Session | None, method: str, path: str, **kwargs: Any) -> JSON:
+        """A user route with the chat's token; renews the token once on `token_invalid`."""
+        if not session:
+            raise NotLoggedIn()
+        headers = dict(kwargs.pop("headers", {}))
+        try:
+            headers["Authorization"] = f"Bearer {session['access_token']}"
+            return await self._call(method, path, headers=headers, **kwargs)
+        except BackendError as exc:
+            if exc.status != 401:
+                raise
+        await self._renew(session)
+        headers["Authorization"] = f"Bearer {session['access_token']}"
+        return await self._call(method, path, headers=headers, **kwargs)
+
+    async def _renew(self, session: Session) -> None:
+        """Exchange the refresh token for a new access token, in place."""
+        try:
+            fresh = await self.refresh(session["refresh_token"])
+        except BackendError as exc:
+            if exc.status == 401:
+                raise NotLoggedIn() from exc
+            raise
+        session["access_token"] = fresh["accessToken"]
+
+    # -- bot-only routes ----------------------------------------------------------------------
+    async def register(self, **body: Any) -> JSON:
+        """Sign up and link the chat: chat_id, username, password, name, email, contact, lang."""
+        return await self._bot("POST", "/api/bot/register", body)
+
+    async def link(self, **body: Any) -> JSON:
+        """Log in and link the chat: chat_id, username, password, lang."""
+        return await self._bot("POST", "/api/bot/link", body)
+
+    async def refresh(self, refresh_token: str) -> JSON:
+        """A new access token for a refresh token."""
+        return await self._bot("POST", "/api/bot/refresh", {"refresh_token": refresh_token})
+
+    async def logout(self, refresh_token: str) -> None:
+        """Revoke the refresh token and unlink the chat."""
+        await self._bot("POST", "/api/bot/logout", {"refresh_token": refresh_token})
+
+    async def claim_reminders(self, interval_seconds: int, limit: int) -> list[dict[str, Any]]:
+        """Open bills due a reminder, claimed atomically by the backend."""
+        body = {"interval_seconds": interval_seconds, "limit": limit}
+        return (await self._bot("POST", "/api/bot/reminders/claim", body))["items"]
+
+    # -- user routes ----------------------------------------------------------------------------
+    async def me(self, session: Session | None) -> JSON:
+        """The logged-in user's profile and balance."""
+        return await self._user(session, "GET", "/api/user")
+
+    async def set_lang(self, session: Session | None, lang: str) -> None:
+        """Tell the backend which language its DMs should use."""
+        await self._user(session, "PUT", "/api/user/lang", json={"lang": lang})
+
+    async def find_user(self, session: Session | None, username: str) -> JSON:
+        """{username, name} of another user; BackendError user_not_found."""
+        return await self._user(session, "GET", _path("api", "user", username))
+
+    async def history(self, session: Session, limit: int, cursor: str | None) -> JSON:
+        """One page of transactions, newest first: {items, next_cursor}."""
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        path = _path("api", "user", "transfer", session["username"])
+        return await self._user(session, "GET", path, params=params)
+
+    async def request_otp(self, session: Session | None, **body: Any) -> JSON:
+        """Ask the backend to DM a one-time password bound to this action."""
+        return await self._user(session, "POST", "/api/processing", json=body)
+
+    async def transfer(self, session: Session | None, key: str, **body: Any) -> JSON:
+        """Move money (idempotent under `key`)."""
+        headers = {"Idempotency-Key": key}
+        return await self._user(
+            session, "POST", "/api/transfer", json=body, headers=headers, idempotent=True
+        )
+
+    async def create_bill(self, session: Session | None, key: str, **body: Any) -> JSON:
+        """Issue a bill (idempotent under `key`)."""
+        headers = {"Idempotency-Key": key}
+        return await self._user(
+            session, "POST", "/api/bill", json=body, headers=headers, idempotent=True
+        )
+
+    async def get_bill(self, session: Session | None, code: str) -> JSON:
+        """One bill the user issued or must pay; BackendError bill_not_found."""
+        return await self._user(session, "GET", _path("api", "bill", "code", code))
+
+    async def bills_to_pay(self, session: Session) -> list[dict[str, Any]]:
+        """Open bills the user must pay."""
+        return (await self._user(session, "GET", _path("api", "bill", session["username"])))[
+            "items"
+        ]
+
+    async def bills_issued(self, session: Session) -> list[dict[str, Any]]:
+        """Bills the user issued, newest first."""
+        path = _path("api", "bill", session["username"], "issued")
+        return (await self._user(session, "GET", path))["items"]
+
+    async def pay_bill(self, session: Session | None, code: str, key: str, otp: str) -> JSON:
+        """Pay a bill (idempotent under `key`): {bill, payment_id, balance}."""
+        return await self._user(
+            session,
+            "POST",
+            _path("api", "bill", code, "pay"),
+            json={"otp": otp},
+            headers={"Idempotency-Key": key},
+            idempotent=True,
+        )
+
+    async def decline_bill(self, session: Session | None, code: str) -> JSON:
+        """The payer declines a bill."""
+        return await self._user(session, "POST", _path("api", "bill", code, "decline"))
+
+    async def cancel_bill(self, session: Session | None, code: str) -> JSON:
+        """The issuer cancels an open bill."""
+        return await self._user(session, "DELETE", _path("api", "bill", code))

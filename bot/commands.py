@@ -1,0 +1,129 @@
+"""Commands outside any flow: /start, /me, /help, /logout, /lang, and the catch-alls."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, Update
+from telegram.ext import Application
+
+from bot.client import BackendError, NotLoggedIn
+from bot.common import (
+    Context,
+    backend,
+    chat_data,
+    guarded,
+    lang_of,
+    say,
+    session_of,
+)
+from bot.keyboards import LANG, lang_keyboard
+from bot.money import format_amount
+from bot.texts import LANGS, t
+
+logger = logging.getLogger(__name__)
+
+MENU = (
+    "start",
+    "me",
+    "transfer",
+    "bill",
+    "pay",
+    "bills",
+    "history",
+    "register",
+    "login",
+    "logout",
+    "lang",
+    "help",
+    "cancel",
+)
+
+
+async def set_menu(application: Application) -> None:
+    """setMyCommands: English by default, Indonesian for Indonesian-language clients."""
+    for lang in LANGS:
+        commands = [BotCommand(name, t(lang, f"cmd_{name}")) for name in MENU]
+        await application.bot.set_my_commands(
+            commands, language_code=None if lang == "en" else lang
+        )
+
+
+@guarded
+async def start(update: Update, context: Context) -> None:
+    """/start: the account and balance, or how to get one."""
+    if not session_of(context):
+        await say(update, context, "welcome")
+        return
+    await me(update, context)
+
+
+@guarded
+async def me(update: Update, context: Context) -> None:
+    """/me: name, username and balance."""
+    profile = await backend(context).me(session_of(context))
+    balance = format_amount(profile["amount_credit"])
+    await say(
+        update, context, "me", name=profile["name"], username=profile["username"], balance=balance
+    )
+    if profile.get("frozen"):
+        await say(update, context, "frozen")
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """/help: everything the bot can do."""
+    await say(update, context, "help")
+
+
+@guarded
+async def logout(update: Update, context: Context) -> None:
+    """/logout: revoke the refresh token at the backend, then forget it here."""
+    session = session_of(context)
+    if not session:
+        await say(update, context, "not_logged_in")
+        return
+    try:
+        await backend(context).logout(session["refresh_token"])
+    except BackendError as exc:  # already revoked or expired: logged out all the same
+        logger.info("logout: backend refused the refresh token (%s)", exc.code)
+    chat_data(context).pop("session", None)
+    await context.application.update_persistence()
+    await say(update, context, "logout_done")
+
+
+async def lang_command(update: Update, context: Context) -> None:
+    """/lang: offer the two languages."""
+    await say(update, context, "lang_choose", reply_markup=lang_keyboard())
+
+
+@guarded
+async def lang_chosen(update: Update, context: Context) -> None:
+    """A language button: remember it here and tell the backend (for its DMs)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    lang = query.data.removeprefix(LANG)
+    chat_data(context)["lang"] = lang
+    await query.edit_message_text(t(lang, "lang_set"))
+    if session_of(context):
+        try:
+            await backend(context).set_lang(session_of(context), lang)
+        except NotLoggedIn:
+            chat_data(context).pop("session", None)
+
+
+async def nothing_to_cancel(update: Update, context: Context) -> None:
+    """/cancel outside any flow."""
+    await say(update, context, "nothing_to_cancel")
+
+
+async def unknown(update: Update, context: Context) -> None:
+    """Anything no handler understood: a hint."""
+    if update.effective_chat is not None and update.effective_chat.type == "private":
+        await say(update, context, "unknown")
+
+
+async def stale_button(update: Update, context: Context) -> None:
+    """A button of a finished flow (or an unknown one)."""
+    assert update.callback_query is not None
+    await update.callback_query.answer(t(lang_of(update, context), "button_stale"))

@@ -1,0 +1,50 @@
+"""Bot settings: the only code in bot/ that reads the environment (or `.env`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BotSettings(BaseSettings):
+    """Every bot setting; see `.env.example` for what each one means."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    telegram_bot_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    backend_url: str = "http://127.0.0.1:8000"
+    backend_timeout: float = Field(default=10.0, gt=0)
+    bot_api_secret: str = ""
+    reminder_interval: int = Field(default=86400, gt=0)
+    reminder_first: float = Field(default=10.0, ge=0)
+    reminder_batch: int = Field(default=50, gt=0)
+    data_dir: Path = Path("./data")
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> BotSettings:
+        """Webhook mode without a secret would accept forged updates from anyone."""
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("WEBHOOK_SECRET must be set when WEBHOOK_URL is set")
+        return self
+
+    @property
+    def base_url(self) -> str:
+        """PTB's `base_url`: the token is appended to it."""
+        return f"{self.telegram_api_url.rstrip('/')}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """PTB's `base_file_url`: the token is appended to it."""
+        return f"{self.telegram_api_url.rstrip('/')}/file/bot"
+
+    @property
+    def persistence_path(self) -> Path:
+        """Where the per-chat login (refresh token) and language survive restarts."""
+        return self.data_dir / "bot_state.pickle"

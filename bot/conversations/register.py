@@ -1,0 +1,161 @@
+"""/register: username → name → email (skippable) → phone (skippable) → password → logged in."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+
+from bot import validate
+from bot.client import BackendError
+from bot.common import (
+    END,
+    Context,
+    backend,
+    end_flow,
+    flow,
+    guarded,
+    lang_of,
+    save_login,
+    say,
+    session_of,
+    try_to_delete,
+)
+from bot.keyboards import SKIP_PATTERN, contact_keyboard, skip_keyboard
+from bot.money import format_amount
+
+USERNAME, NAME, EMAIL, CONTACT, PASSWORD = range(10, 15)
+TEXT = filters.TEXT & ~filters.COMMAND
+SKIP = filters.Regex(SKIP_PATTERN)
+
+
+@guarded
+async def start(update: Update, context: Context) -> int:
+    """/register: refuse if logged in, else ask the username."""
+    session = session_of(context)
+    if session:
+        await say(update, context, "already_logged_in", username=session["username"])
+        return END
+    end_flow(context)
+    flow(context)["name"] = "register"
+    await say(update, context, "register_username")
+    return USERNAME
+
+
+@guarded
+async def got_username(update: Update, context: Context) -> int:
+    """Store the username; ask the name (or, after "taken", straight the password)."""
+    assert update.message is not None
+    username = validate.username(update.message.text or "")
+    if username is None:
+        await say(update, context, "username_invalid")
+        return USERNAME
+    flow(context)["username"] = username
+    if "full_name" in flow(context):
+        await say(update, context, "register_password")
+        return PASSWORD
+    await say(update, context, "register_name")
+    return NAME
+
+
+@guarded
+async def got_name(update: Update, context: Context) -> int:
+    """Store the name; ask the email."""
+    assert update.message is not None
+    full_name = validate.name(update.message.text or "")
+    if full_name is None:
+        await say(update, context, "name_invalid")
+        return NAME
+    flow(context)["full_name"] = full_name
+    await say(
+        update, context, "register_email", reply_markup=skip_keyboard(lang_of(update, context))
+    )
+    return EMAIL
+
+
+@guarded
+async def got_email(update: Update, context: Context) -> int:
+    """Store the email (None when skipped); ask for the phone number."""
+    assert update.message is not None
+    text = update.message.text or ""
+    skipped = text == "/skip" or SKIP_PATTERN.match(text)
+    email = None if skipped else validate.email(text)
+    if email is None and not skipped:
+        await say(
+            update, context, "email_invalid", reply_markup=skip_keyboard(lang_of(update, context))
+        )
+        return EMAIL
+    flow(context)["email"] = email
+    await say(
+        update, context, "register_contact", reply_markup=contact_keyboard(lang_of(update, context))
+    )
+    return CONTACT
+
+
+@guarded
+async def got_contact(update: Update, context: Context) -> int:
+    """Store the shared phone number (only the user's own; None when skipped); ask the password."""
+    assert update.message is not None and update.effective_user is not None
+    contact = update.message.contact
+    if contact is not None and contact.user_id != update.effective_user.id:
+        await say(
+            update,
+            context,
+            "contact_not_yours",
+            reply_markup=contact_keyboard(lang_of(update, context)),
+        )
+        return CONTACT
+    flow(context)["contact"] = contact.phone_number if contact else None
+    await say(update, context, "register_password")
+    return PASSWORD
+
+
+@guarded
+async def got_password(update: Update, context: Context) -> int:
+    """Delete the password message, sign up and link this chat, show the balance."""
+    assert update.message is not None and update.effective_chat is not None
+    password = update.message.text or ""
+    await try_to_delete(update.message)
+    if len(password) < validate.MIN_PASSWORD:
+        await say(update, context, "password_short")
+        return PASSWORD
+    data = flow(context)
+    try:
+        answer = await backend(context).register(
+            chat_id=update.effective_chat.id,
+            username=data["username"],
+            password=password,
+            name=data["full_name"],
+            email=data.get("email"),
+            contact=data.get("contact"),
+            lang=lang_of(update, context),
+        )
+    except BackendError as exc:
+        if exc.code != "username_taken":
+            raise
+        await say(update, context, "error_username_taken")
+        return USERNAME
+    await save_login(context, answer)
+    balance = format_amount(answer.get("amount_credit", 0))
+    await say(
+        update,
+        context,
+        "register_done",
+        name=answer["name"],
+        username=answer["username"],
+        balance=balance,
+    )
+    return end_flow(context)
+
+
+ENTRY_POINTS: list[BaseHandler] = [CommandHandler("register", start)]
+STATES: dict[object, list[BaseHandler]] = {
+    USERNAME: [MessageHandler(TEXT, got_username)],
+    NAME: [MessageHandler(TEXT, got_name)],
+    EMAIL: [MessageHandler(TEXT, got_email), CommandHandler("skip", got_email)],
+    CONTACT: [
+        MessageHandler(filters.CONTACT, got_contact),
+        MessageHandler(SKIP, got_contact),
+        CommandHandler("skip", got_contact),
+    ],
+    PASSWORD: [MessageHandler(TEXT, got_password)],
+}

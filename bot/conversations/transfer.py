@@ -1,0 +1,135 @@
+"""/transfer: recipient (name shown) → amount → description (skippable) → Confirm → OTP → sent."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+
+from bot import validate
+from bot.client import BackendError
+from bot.common import Context, backend, end_flow, flow, guarded, lang_of, require_session, say
+from bot.conversations.amount import read_amount
+from bot.conversations.confirm import MoneyFlow, confirmation_states, show_summary
+from bot.keyboards import SKIP_PATTERN, skip_keyboard
+from bot.money import format_amount
+from bot.texts import t
+
+RECIPIENT, AMOUNT, DESCRIPTION, CONFIRM, OTP = range(30, 35)
+TEXT = filters.TEXT & ~filters.COMMAND
+
+
+@guarded
+async def start(update: Update, context: Context) -> int:
+    """/transfer: ask who gets the money."""
+    require_session(context)
+    end_flow(context)
+    flow(context)["name"] = "transfer"
+    await say(update, context, "transfer_recipient")
+    return RECIPIENT
+
+
+@guarded
+async def got_recipient(update: Update, context: Context) -> int:
+    """Look the recipient up and show their name; ask the amount."""
+    assert update.message is not None
+    session = require_session(context)
+    username = validate.username(update.message.text or "")
+    if username is None:
+        await say(update, context, "username_invalid")
+        return RECIPIENT
+    if username == session["username"]:
+        await say(update, context, "recipient_self")
+        return RECIPIENT
+    try:
+        user = await backend(context).find_user(session, username)
+    except BackendError as exc:
+        if exc.code not in ("user_not_found", "not_found"):
+            raise
+        await say(update, context, "error_user_not_found")
+        return RECIPIENT
+    flow(context).update(recipient=user["username"], recipient_name=user["name"])
+    await say(update, context, "recipient_found", username=user["username"], name=user["name"])
+    return await ask_amount(update, context)
+
+
+async def ask_amount(update: Update, context: Context) -> int:
+    """Ask the amount, showing the balance."""
+    me = await backend(context).me(require_session(context))
+    await say(update, context, "ask_amount", balance=format_amount(me["amount_credit"]))
+    return AMOUNT
+
+
+@guarded
+async def got_amount(update: Update, context: Context) -> int:
+    """Check the amount against the balance; ask the description."""
+    amount = await read_amount(update, context)
+    if amount is None:
+        return AMOUNT
+    me = await backend(context).me(require_session(context))
+    if amount > me["amount_credit"]:
+        await say(
+            update, context, "amount_over_balance", balance=format_amount(me["amount_credit"])
+        )
+        return AMOUNT
+    flow(context)["amount"] = amount
+    await say(
+        update, context, "ask_description", reply_markup=skip_keyboard(lang_of(update, context))
+    )
+    return DESCRIPTION
+
+
+@guarded
+async def got_description(update: Update, context: Context) -> int:
+    """Store the description (None when skipped); show the summary."""
+    assert update.message is not None
+    text = update.message.text or ""
+    skipped = text == "/skip" or bool(SKIP_PATTERN.match(text))
+    description = None if skipped else validate.description(text)
+    if description is None and not skipped:
+        await say(update, context, "description_invalid")
+        return DESCRIPTION
+    data = flow(context)
+    data["description"] = description
+    data["otp_body"] = {
+        "action": "transfer",
+        "recipient": data["recipient"],
+        "amount": data["amount"],
+    }
+    lang = lang_of(update, context)
+    summary = t(
+        lang,
+        "transfer_summary",
+        amount=format_amount(data["amount"]),
+        name=data["recipient_name"],
+        username=data["recipient"],
+        description=description or t(lang, "no_description"),
+    )
+    return await show_summary(update, context, SPEC, summary)
+
+
+async def finish(update: Update, context: Context, otp: str) -> None:
+    """Make the transfer with the OTP; show the result and the new balance."""
+    data = flow(context)
+    body = {"recipient": data["recipient"], "amount": data["amount"], "otp": otp}
+    if data.get("description"):
+        body["description"] = data["description"]
+    done = await backend(context).transfer(require_session(context), data["key"], **body)
+    await say(
+        update,
+        context,
+        "transfer_done",
+        amount=format_amount(done["amount"]),
+        name=done.get("recipient_name") or data["recipient_name"],
+        username=done.get("recipient") or data["recipient"],
+        balance=format_amount(done["balance"]),
+    )
+
+
+SPEC = MoneyFlow(confirm_state=CONFIRM, otp_state=OTP, finish=finish, ask_amount=ask_amount)
+ENTRY_POINTS: list[BaseHandler] = [CommandHandler("transfer", start)]
+STATES: dict[object, list[BaseHandler]] = {
+    RECIPIENT: [MessageHandler(TEXT, got_recipient)],
+    AMOUNT: [MessageHandler(TEXT, got_amount)],
+    DESCRIPTION: [MessageHandler(TEXT, got_description), CommandHandler("skip", got_description)],
+    **confirmation_states(SPEC),
+}

@@ -1,0 +1,119 @@
+"""Inline and reply keyboards, and the callback-data prefixes the bot's handlers match.
+
+Bill buttons (Pay / Decline / Cancel) share their callback data with the backend's notices,
+so a button sent by either one reaches the same handler.
+"""
+
+from __future__ import annotations
+
+import re
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
+
+from backend.callback_data import (
+    BILL_CANCEL,
+    BILL_DECLINE,
+    BILL_PAY,
+    bill_cancel,
+    bill_decline,
+    bill_pay,
+)
+from bot.texts import LANGS, TEXTS, t
+
+CONFIRM = "cf:"  # + confirmation token: the summary's Confirm button
+CANCEL = "cx:"  # + confirmation token: the summary's Cancel button
+HISTORY = "hist:"  # + page number (0 = newest)
+LANG = "lang:"  # + "id" / "en"
+
+CONFIRM_PATTERN = re.compile(rf"^{CONFIRM}")
+CANCEL_PATTERN = re.compile(rf"^{CANCEL}")
+HISTORY_PATTERN = re.compile(rf"^{HISTORY}\d+$")
+LANG_PATTERN = re.compile(rf"^{LANG}(?:{'|'.join(LANGS)})$")
+BILL_PAY_PATTERN = re.compile(rf"^{re.escape(BILL_PAY)}\w+$")
+BILL_DECLINE_PATTERN = re.compile(rf"^{re.escape(BILL_DECLINE)}\w+$")
+BILL_CANCEL_PATTERN = re.compile(rf"^{re.escape(BILL_CANCEL)}\w+$")
+BILL_BUTTON_PATTERN = re.compile(
+    rf"^(?:{re.escape(BILL_PAY)}|{re.escape(BILL_DECLINE)}|{re.escape(BILL_CANCEL)})\w+$"
+)
+SKIP_PATTERN = re.compile(
+    "^(?:" + "|".join(re.escape(TEXTS[lang]["skip_button"]) for lang in LANGS) + ")$",
+    re.IGNORECASE,
+)
+
+LANGUAGE_NAMES = {"id": "🇮🇩 Bahasa Indonesia", "en": "🇬🇧 English"}
+
+
+def confirm_keyboard(lang: str, token: str) -> InlineKeyboardMarkup:
+    """Confirm / Cancel under a summary; `token` ties the buttons to this one confirmation."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(t(lang, "confirm_button"), callback_data=CONFIRM + token),
+                InlineKeyboardButton(t(lang, "cancel_button"), callback_data=CANCEL + token),
+            ]
+        ]
+    )
+
+
+def bill_payer_keyboard(lang: str, code: str) -> InlineKeyboardMarkup:
+    """Pay / Decline under a bill the user must pay."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(t(lang, "pay_button"), callback_data=bill_pay(code)),
+                InlineKeyboardButton(t(lang, "decline_button"), callback_data=bill_decline(code)),
+            ]
+        ]
+    )
+
+
+def bill_issuer_keyboard(lang: str, code: str) -> InlineKeyboardMarkup:
+    """Cancel under an open bill the user issued."""
+    button = InlineKeyboardButton(t(lang, "cancel_bill_button"), callback_data=bill_cancel(code))
+    return InlineKeyboardMarkup([[button]])
+
+
+def history_keyboard(lang: str, page: int, *, has_older: bool) -> InlineKeyboardMarkup | None:
+    """Older / Newer under a history page (None when there is only one page)."""
+    row = []
+    if page > 0:
+        row.append(
+            InlineKeyboardButton(t(lang, "newer_button"), callback_data=f"{HISTORY}{page - 1}")
+        )
+    if has_older:
+        row.append(
+            InlineKeyboardButton(t(lang, "older_button"), callback_data=f"{HISTORY}{page + 1}")
+        )
+    return InlineKeyboardMarkup([row]) if row else None
+
+
+def lang_keyboard() -> InlineKeyboardMarkup:
+    """One button per language."""
+    buttons = [
+        InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=LANG + code) for code in LANGS
+    ]
+    return InlineKeyboardMarkup([buttons])
+
+
+def skip_keyboard(lang: str) -> ReplyKeyboardMarkup:
+    """A one-time reply keyboard with a single Skip button."""
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(t(lang, "skip_button"))]], resize_keyboard=True, one_time_keyboard=True
+    )
+
+
+def contact_keyboard(lang: str) -> ReplyKeyboardMarkup:
+    """ "Share my phone number" (request_contact) and Skip."""
+    return ReplyKeyboardMarkup(
+        [
+            [KeyboardButton(t(lang, "share_contact_button"), request_contact=True)],
+            [KeyboardButton(t(lang, "skip_button"))],
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )

@@ -1,0 +1,384 @@
+"""Every user-facing string of the bot, in Bahasa Indonesia and English.
+
+Plain text (no parse mode), so names and descriptions typed by users need no escaping.
+"""
+
+# ruff: noqa: E501  (a table of sentences reads better unwrapped)
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGS = ("id", "en")
+DEFAULT_LANG = "en"
+
+EN: dict[str, str] = {
+    # commands (menu) -------------------------------------------------------
+    "cmd_start": "Start: your account and balance",
+    "cmd_me": "Your name, username and balance",
+    "cmd_register": "Create an account",
+    "cmd_login": "Log in to your account",
+    "cmd_logout": "Log out of this chat",
+    "cmd_transfer": "Send money to someone",
+    "cmd_bill": "Ask someone to pay you",
+    "cmd_pay": "Pay a bill by its code",
+    "cmd_bills": "Bills to pay and bills you issued",
+    "cmd_history": "Your transactions",
+    "cmd_lang": "Bahasa Indonesia / English",
+    "cmd_help": "What this bot can do",
+    "cmd_cancel": "Stop what you are doing",
+    "help": (
+        "Mata Duitan — your e-wallet on Telegram.\n\n"
+        "/start — your account and balance\n"
+        "/me — your name, username and balance\n"
+        "/register — create an account\n"
+        "/login — log in\n"
+        "/logout — log out of this chat\n"
+        "/transfer — send money\n"
+        "/bill — ask someone to pay you\n"
+        "/pay <code> — pay a bill\n"
+        "/bills — bills to pay and bills you issued\n"
+        "/history — your transactions\n"
+        "/lang — Bahasa Indonesia / English\n"
+        "/cancel — stop what you are doing\n\n"
+        "Amounts can be typed as 50000, 50.000, Rp 50.000, 50rb or 1,5jt."
+    ),
+    # general -----------------------------------------------------------------
+    "welcome": "Welcome to Mata Duitan! Send /register to create an account or /login to log in.",
+    "me": "{name} (@{username})\nBalance: {balance}",
+    "frozen": "Your account is frozen: you can look, but not move money.",
+    "unknown": "Sorry, I did not understand that. Send /help to see what I can do.",
+    "cancelled": "Cancelled. Nothing was charged.",
+    "nothing_to_cancel": "There is nothing to cancel. Send /help to see what I can do.",
+    "button_stale": "This button is no longer active.",
+    "already_confirmed": "Already confirmed — type the code I asked for.",
+    "backend_down": "The service is not reachable right now. Please try again later — nothing was charged.",
+    "backend_unsure": (
+        "The service did not answer in time. Check /history before trying again: "
+        "a payment never goes through twice."
+    ),
+    "generic_error": "Something went wrong on our side. Please try again later.",
+    "need_login": "Please /login or /register first.",
+    "session_expired": "Your login has ended. Please /login again.",
+    "already_logged_in": "You are logged in as @{username}. Send /logout first to use another account.",
+    "skip_button": "Skip",
+    "skip_hint": "(or send /skip)",
+    "share_contact_button": "Share my phone number",
+    "confirm_button": "✅ Confirm",
+    "cancel_button": "✖ Cancel",
+    "pay_button": "Pay",
+    "decline_button": "Decline",
+    "cancel_bill_button": "Cancel bill",
+    "older_button": "◀ Older",
+    "newer_button": "Newer ▶",
+    "no_description": "-",
+    "confirmed": "{summary}\n\n✅ Confirmed.",
+    # register / login --------------------------------------------------------
+    "register_username": "Choose a username (3–32 characters: letters, digits, _).",
+    "username_invalid": "A username has 3–32 characters: letters a–z, digits and _. Try again.",
+    "register_name": "What is your full name?",
+    "name_invalid": "A name has 1 to 64 characters. Try again.",
+    "register_email": "Your email address? (or press Skip)",
+    "email_invalid": "That does not look like an email address. Try again, or press Skip.",
+    "register_contact": "Share your phone number with the button below (or press Skip).",
+    "contact_not_yours": "Please share your own phone number with the button, or press Skip.",
+    "register_password": (
+        "Choose a password (8 characters or more). I will delete your message right away."
+    ),
+    "password_short": "The password needs 8 characters or more. Try another one.",
+    "register_done": "Welcome, {name}! You are registered as @{username}. Balance: {balance}",
+    "login_username": "Your username?",
+    "login_password": "Your password? I will delete your message right away.",
+    "login_done": "Hello, {name}! You are logged in as @{username}. Balance: {balance}",
+    "logout_done": "You are logged out of this chat.",
+    "not_logged_in": "You are not logged in.",
+    # transfer ----------------------------------------------------------------
+    "transfer_recipient": "Who do you want to send money to? Type their username.",
+    "recipient_self": "You cannot send money to yourself. Type another username.",
+    "recipient_found": "Recipient: {name} (@{username})",
+    "ask_amount": "How much? For example 50.000 or 50rb. Your balance: {balance}",
+    "amount_not_a_number": "That is not an amount. Type it like 50000, 50.000, 50rb or 1,5jt.",
+    "amount_not_positive": "The amount must be more than Rp0. Try again.",
+    "amount_fraction": "Amounts are whole rupiah (no cents). Try again.",
+    "amount_too_large": "That amount is far too large. Try again.",
+    "amount_over_balance": "That is more than your balance ({balance}). Type a smaller amount.",
+    "ask_description": "Add a description? Type it, or press Skip.",
+    "description_invalid": "A description has at most 140 characters. Try again.",
+    "transfer_summary": "Send {amount} to {name} (@{username})\nDescription: {description}",
+    "otp_sent": "I have sent you a 6-digit code in this chat. Type it here (valid for 5 minutes).",
+    "otp_format": "The code is 6 digits. Type it again.",
+    "transfer_done": "Sent {amount} to {name} (@{username}). Your balance: {balance}",
+    # bill --------------------------------------------------------------------
+    "bill_name": "What is the bill for? (a short name, e.g. Dinner)",
+    "bill_name_invalid": "A bill name has 1 to 64 characters. Try again.",
+    "bill_payer": "Who should pay? Type their username.",
+    "bill_payer_self": "You cannot bill yourself. Type another username.",
+    "payer_found": "Payer: {name} (@{username})",
+    "bill_amount": "How much? For example 50.000 or 50rb.",
+    "bill_summary": 'Bill "{bill_name}" to {name} (@{username})\nAmount: {amount}\nDescription: {description}',
+    "bill_done": (
+        "Bill {code} created: {amount} from {name} (@{username}).\n"
+        "They can pay with /pay {code} or this link:\n{link}"
+    ),
+    "bill_qr_caption": "Scan to pay bill {code} ({amount})",
+    # pay ---------------------------------------------------------------------
+    "pay_code": "Type the bill code.",
+    "pay_summary": (
+        "Bill {code}: {bill_name}\nFrom: {issuer_name} (@{issuer})\nAmount: {amount}\n"
+        "Description: {description}\nYour balance: {balance}"
+    ),
+    "pay_not_yours": "This bill is addressed to someone else.",
+    "pay_in_progress": "This bill is already open above.",
+    "pay_not_open": "Bill {code} is {status}; it cannot be paid.",
+    "pay_insufficient": "Your balance ({balance}) does not cover this bill ({amount}).",
+    "pay_done": "Paid {amount} for bill {code} to {issuer_name}. Your balance: {balance}",
+    "bill_declined": "You declined bill {code} ({amount}).",
+    "bill_cancelled": "Bill {code} ({amount}) is cancelled.",
+    # bills -------------------------------------------------------------------
+    "bills_to_pay_header": "Bills you must pay:",
+    "bills_to_pay_none": "You have no bills to pay.",
+    "bills_issued_header": "Bills you issued:",
+    "bills_issued_none": "You have not issued any bills.",
+    "bill_to_pay_line": "{code} · {bill_name} · {amount} from {issuer_name} (@{issuer})",
+    "bill_issued_line": "{code} · {bill_name} · {amount} → {payer_name} (@{payer}) · {status}",
+    "reminder": (
+        'Reminder: bill {code} "{bill_name}" from {issuer_name} (@{issuer}) '
+        "for {amount} is still open."
+    ),
+    "status_open": "open",
+    "status_paid": "paid",
+    "status_cancelled": "cancelled",
+    "status_declined": "declined",
+    "status_paying": "being paid",
+    # history -----------------------------------------------------------------
+    "history_empty": "No transactions yet.",
+    "history_header": "Your transactions (page {page}), newest first:",
+    "history_line": "{date} · {label} · {amount}{party}{description}",
+    "kind_transfer": "Transfer",
+    "kind_bill_payment": "Bill payment",
+    "kind_deposit": "Deposit",
+    "kind_withdrawal": "Withdrawal",
+    "kind_reversal": "Reversal",
+    "party_to": " → {party}",
+    "party_from": " ← {party}",
+    # language ----------------------------------------------------------------
+    "lang_choose": "Choose your language:",
+    "lang_set": "Language: English.",
+    # backend error codes -------------------------------------------------------
+    "error_validation_error": "Some of what you typed is not valid. Please check it and try again.",
+    "error_invalid_request": "That request is not valid.",
+    "error_invalid_amount": "That amount is not accepted.",
+    "error_self_transfer": "You cannot send money to yourself.",
+    "error_limit_exceeded": "That is over your limit. Try a smaller amount.",
+    "error_invalid_credentials": "Wrong username or password.",
+    "error_token_invalid": "Your login has ended. Please /login again.",
+    "error_signin_locked": "Too many failed logins. Wait a while and try again.",
+    "error_otp_rate_limited": "Too many codes requested. Wait a few minutes and try again.",
+    "error_username_taken": "That username is taken. Choose another one.",
+    "error_user_not_found": "There is no user with that username. Try again.",
+    "error_bill_not_found": "There is no bill with that code. Try again.",
+    "error_not_found": "Not found.",
+    "error_forbidden": "You are not allowed to do that.",
+    "error_account_frozen": "Your account is frozen: money cannot be moved.",
+    "error_insufficient_funds": "Your balance is too low for this.",
+    "error_bill_not_payable": "This bill can no longer be paid.",
+    "error_idempotency_conflict": "This payment is already being processed. Check /history.",
+    "error_telegram_not_linked": "Your account is not linked to this chat. Please /login again.",
+    "error_otp_invalid": "Wrong code. Type it again.",
+    "error_otp_expired": "The code has expired. Nothing was charged; please start again.",
+    "error_otp_locked": "Too many wrong codes. Nothing was charged; please start again.",
+    "error_otp_missing": "No code is pending. Nothing was charged; please start again.",
+    "error_unavailable": "The service is not available right now. Try again later — nothing was charged.",
+}
+
+ID: dict[str, str] = {
+    "cmd_start": "Mulai: akun dan saldo Anda",
+    "cmd_me": "Nama, username, dan saldo Anda",
+    "cmd_register": "Buat akun",
+    "cmd_login": "Masuk ke akun Anda",
+    "cmd_logout": "Keluar dari chat ini",
+    "cmd_transfer": "Kirim uang",
+    "cmd_bill": "Minta seseorang membayar Anda",
+    "cmd_pay": "Bayar tagihan dengan kodenya",
+    "cmd_bills": "Tagihan yang harus dibayar dan yang Anda buat",
+    "cmd_history": "Riwayat transaksi",
+    "cmd_lang": "Bahasa Indonesia / English",
+    "cmd_help": "Apa yang bisa dilakukan bot ini",
+    "cmd_cancel": "Batalkan yang sedang berjalan",
+    "help": (
+        "Mata Duitan — dompet digital Anda di Telegram.\n\n"
+        "/start — akun dan saldo Anda\n"
+        "/me — nama, username, dan saldo Anda\n"
+        "/register — buat akun\n"
+        "/login — masuk\n"
+        "/logout — keluar dari chat ini\n"
+        "/transfer — kirim uang\n"
+        "/bill — minta seseorang membayar Anda\n"
+        "/pay <kode> — bayar tagihan\n"
+        "/bills — tagihan yang harus dibayar dan yang Anda buat\n"
+        "/history — riwayat transaksi\n"
+        "/lang — Bahasa Indonesia / English\n"
+        "/cancel — batalkan yang sedang berjalan\n\n"
+        "Nominal bisa ditulis 50000, 50.000, Rp 50.000, 50rb, atau 1,5jt."
+    ),
+    "welcome": "Selamat datang di Mata Duitan! Kirim /register untuk membuat akun atau /login untuk masuk.",
+    "me": "{name} (@{username})\nSaldo: {balance}",
+    "frozen": "Akun Anda dibekukan: Anda bisa melihat, tetapi tidak bisa memindahkan uang.",
+    "unknown": "Maaf, saya tidak mengerti. Kirim /help untuk melihat apa yang bisa saya lakukan.",
+    "cancelled": "Dibatalkan. Tidak ada dana yang terpotong.",
+    "nothing_to_cancel": "Tidak ada yang perlu dibatalkan. Kirim /help untuk melihat menu.",
+    "button_stale": "Tombol ini sudah tidak berlaku.",
+    "already_confirmed": "Sudah dikonfirmasi — ketik kode yang saya minta.",
+    "backend_down": "Layanan sedang tidak dapat dihubungi. Coba lagi nanti — tidak ada dana yang terpotong.",
+    "backend_unsure": (
+        "Layanan tidak menjawab tepat waktu. Periksa /history sebelum mencoba lagi: "
+        "pembayaran tidak pernah terjadi dua kali."
+    ),
+    "generic_error": "Terjadi kesalahan di sisi kami. Coba lagi nanti.",
+    "need_login": "Silakan /login atau /register terlebih dahulu.",
+    "session_expired": "Sesi Anda telah berakhir. Silakan /login lagi.",
+    "already_logged_in": "Anda masuk sebagai @{username}. Kirim /logout dulu untuk memakai akun lain.",
+    "skip_button": "Lewati",
+    "skip_hint": "(atau kirim /skip)",
+    "share_contact_button": "Bagikan nomor telepon saya",
+    "confirm_button": "✅ Konfirmasi",
+    "cancel_button": "✖ Batal",
+    "pay_button": "Bayar",
+    "decline_button": "Tolak",
+    "cancel_bill_button": "Batalkan tagihan",
+    "older_button": "◀ Lebih lama",
+    "newer_button": "Lebih baru ▶",
+    "no_description": "-",
+    "confirmed": "{summary}\n\n✅ Dikonfirmasi.",
+    "register_username": "Pilih username (3–32 karakter: huruf, angka, _).",
+    "username_invalid": "Username terdiri dari 3–32 karakter: huruf a–z, angka, dan _. Coba lagi.",
+    "register_name": "Siapa nama lengkap Anda?",
+    "name_invalid": "Nama terdiri dari 1 sampai 64 karakter. Coba lagi.",
+    "register_email": "Alamat email Anda? (atau tekan Lewati)",
+    "email_invalid": "Sepertinya itu bukan alamat email. Coba lagi, atau tekan Lewati.",
+    "register_contact": "Bagikan nomor telepon Anda dengan tombol di bawah (atau tekan Lewati).",
+    "contact_not_yours": "Bagikan nomor telepon Anda sendiri dengan tombol, atau tekan Lewati.",
+    "register_password": (
+        "Buat kata sandi (minimal 8 karakter). Pesan Anda akan langsung saya hapus."
+    ),
+    "password_short": "Kata sandi minimal 8 karakter. Coba yang lain.",
+    "register_done": "Selamat datang, {name}! Anda terdaftar sebagai @{username}. Saldo: {balance}",
+    "login_username": "Username Anda?",
+    "login_password": "Kata sandi Anda? Pesan Anda akan langsung saya hapus.",
+    "login_done": "Halo, {name}! Anda masuk sebagai @{username}. Saldo: {balance}",
+    "logout_done": "Anda telah keluar dari chat ini.",
+    "not_logged_in": "Anda belum masuk.",
+    "transfer_recipient": "Kirim uang ke siapa? Ketik username-nya.",
+    "recipient_self": "Anda tidak bisa mengirim uang ke diri sendiri. Ketik username lain.",
+    "recipient_found": "Penerima: {name} (@{username})",
+    "ask_amount": "Berapa? Misalnya 50.000 atau 50rb. Saldo Anda: {balance}",
+    "amount_not_a_number": "Itu bukan nominal. Tulis seperti 50000, 50.000, 50rb, atau 1,5jt.",
+    "amount_not_positive": "Nominal harus lebih dari Rp0. Coba lagi.",
+    "amount_fraction": "Nominal harus rupiah bulat (tanpa sen). Coba lagi.",
+    "amount_too_large": "Nominal itu terlalu besar. Coba lagi.",
+    "amount_over_balance": "Itu melebihi saldo Anda ({balance}). Ketik nominal yang lebih kecil.",
+    "ask_description": "Tambahkan keterangan? Ketik, atau tekan Lewati.",
+    "description_invalid": "Keterangan paling banyak 140 karakter. Coba lagi.",
+    "transfer_summary": "Kirim {amount} ke {name} (@{username})\nKeterangan: {description}",
+    "otp_sent": "Saya telah mengirim kode 6 digit di chat ini. Ketik di sini (berlaku 5 menit).",
+    "otp_format": "Kodenya 6 digit. Ketik lagi.",
+    "transfer_done": "Terkirim {amount} ke {name} (@{username}). Saldo Anda: {balance}",
+    "bill_name": "Tagihan untuk apa? (nama singkat, mis. Makan malam)",
+    "bill_name_invalid": "Nama tagihan terdiri dari 1 sampai 64 karakter. Coba lagi.",
+    "bill_payer": "Siapa yang harus membayar? Ketik username-nya.",
+    "bill_payer_self": "Anda tidak bisa menagih diri sendiri. Ketik username lain.",
+    "payer_found": "Pembayar: {name} (@{username})",
+    "bill_amount": "Berapa? Misalnya 50.000 atau 50rb.",
+    "bill_summary": 'Tagihan "{bill_name}" untuk {name} (@{username})\nNominal: {amount}\nKeterangan: {description}',
+    "bill_done": (
+        "Tagihan {code} dibuat: {amount} dari {name} (@{username}).\n"
+        "Mereka bisa membayar dengan /pay {code} atau tautan ini:\n{link}"
+    ),
+    "bill_qr_caption": "Pindai untuk membayar tagihan {code} ({amount})",
+    "pay_code": "Ketik kode tagihan.",
+    "pay_summary": (
+        "Tagihan {code}: {bill_name}\nDari: {issuer_name} (@{issuer})\nNominal: {amount}\n"
+        "Keterangan: {description}\nSaldo Anda: {balance}"
+    ),
+    "pay_not_yours": "Tagihan ini ditujukan untuk orang lain.",
+    "pay_in_progress": "Tagihan ini sudah terbuka di atas.",
+    "pay_not_open": "Tagihan {code} berstatus {status}; tidak bisa dibayar.",
+    "pay_insufficient": "Saldo Anda ({balance}) tidak cukup untuk tagihan ini ({amount}).",
+    "pay_done": "Terbayar {amount} untuk tagihan {code} kepada {issuer_name}. Saldo Anda: {balance}",
+    "bill_declined": "Anda menolak tagihan {code} ({amount}).",
+    "bill_cancelled": "Tagihan {code} ({amount}) dibatalkan.",
+    "bills_to_pay_header": "Tagihan yang harus Anda bayar:",
+    "bills_to_pay_none": "Tidak ada tagihan yang harus Anda bayar.",
+    "bills_issued_header": "Tagihan yang Anda buat:",
+    "bills_issued_none": "Anda belum membuat tagihan.",
+    "bill_to_pay_line": "{code} · {bill_name} · {amount} dari {issuer_name} (@{issuer})",
+    "bill_issued_line": "{code} · {bill_name} · {amount} → {payer_name} (@{payer}) · {status}",
+    "reminder": (
+        'Pengingat: tagihan {code} "{bill_name}" dari {issuer_name} (@{issuer}) '
+        "sebesar {amount} belum dibayar."
+    ),
+    "status_open": "terbuka",
+    "status_paid": "lunas",
+    "status_cancelled": "dibatalkan",
+    "status_declined": "ditolak",
+    "status_paying": "sedang dibayar",
+    "history_empty": "Belum ada transaksi.",
+    "history_header": "Transaksi Anda (halaman {page}), terbaru dulu:",
+    "history_line": "{date} · {label} · {amount}{party}{description}",
+    "kind_transfer": "Transfer",
+    "kind_bill_payment": "Pembayaran tagihan",
+    "kind_deposit": "Setoran",
+    "kind_withdrawal": "Penarikan",
+    "kind_reversal": "Pembalikan",
+    "party_to": " → {party}",
+    "party_from": " ← {party}",
+    "lang_choose": "Pilih bahasa Anda:",
+    "lang_set": "Bahasa: Indonesia.",
+    "error_validation_error": "Ada isian yang tidak valid. Periksa lalu coba lagi.",
+    "error_invalid_request": "Permintaan itu tidak valid.",
+    "error_invalid_amount": "Nominal itu tidak diterima.",
+    "error_self_transfer": "Anda tidak bisa mengirim uang ke diri sendiri.",
+    "error_limit_exceeded": "Itu melebihi batas Anda. Coba nominal yang lebih kecil.",
+    "error_invalid_credentials": "Username atau kata sandi salah.",
+    "error_token_invalid": "Sesi Anda telah berakhir. Silakan /login lagi.",
+    "error_signin_locked": "Terlalu banyak gagal masuk. Tunggu sebentar lalu coba lagi.",
+    "error_otp_rate_limited": "Terlalu banyak permintaan kode. Tunggu beberapa menit lalu coba lagi.",
+    "error_username_taken": "Username itu sudah dipakai. Pilih yang lain.",
+    "error_user_not_found": "Tidak ada pengguna dengan username itu. Coba lagi.",
+    "error_bill_not_found": "Tidak ada tagihan dengan kode itu. Coba lagi.",
+    "error_not_found": "Tidak ditemukan.",
+    "error_forbidden": "Anda tidak diizinkan melakukan itu.",
+    "error_account_frozen": "Akun Anda dibekukan: uang tidak bisa dipindahkan.",
+    "error_insufficient_funds": "Saldo Anda tidak cukup.",
+    "error_bill_not_payable": "Tagihan ini sudah tidak bisa dibayar.",
+    "error_idempotency_conflict": "Pembayaran ini sedang diproses. Periksa /history.",
+    "error_telegram_not_linked": "Akun Anda tidak terhubung ke chat ini. Silakan /login lagi.",
+    "error_otp_invalid": "Kode salah. Ketik lagi.",
+    "error_otp_expired": "Kode sudah kedaluwarsa. Tidak ada dana yang terpotong; silakan mulai lagi.",
+    "error_otp_locked": "Terlalu banyak kode salah. Tidak ada dana yang terpotong; silakan mulai lagi.",
+    "error_otp_missing": "Tidak ada kode yang menunggu. Tidak ada dana yang terpotong; silakan mulai lagi.",
+    "error_unavailable": "Layanan sedang tidak tersedia. Coba lagi nanti — tidak ada dana yang terpotong.",
+}
+
+TEXTS: dict[str, dict[str, str]] = {"en": EN, "id": ID}
+
+
+def normalize_lang(code: str | None) -> str:
+    """Telegram's language_code (e.g. "id", "en-US") → "id" or "en"."""
+    if code and code.lower().split("-")[0] == "id":
+        return "id"
+    if code in LANGS:
+        return code
+    return DEFAULT_LANG
+
+
+def t(lang: str, key: str, **kwargs: Any) -> str:
+    """The text `key` in `lang` (English if the language is unknown), formatted."""
+    template = TEXTS.get(lang, EN)[key]
+    return template.format(**kwargs) if kwargs else template
+
+
+def error_text(lang: str, code: str) -> str:
+    """The localized message for a backend error `code` (generic when unknown)."""
+    key = f"error_{code}"
+    return t(lang, key) if key in EN else t(lang, "generic_error")

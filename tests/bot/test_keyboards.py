@@ -1,0 +1,69 @@
+"""Keyboards: callback data matches the handlers' patterns and fits Telegram's 64 bytes."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup
+
+from backend.callback_data import bill_cancel, bill_decline, bill_pay
+from bot import keyboards as kb
+from bot.common import new_token
+
+
+def all_data(markup: InlineKeyboardMarkup) -> list[str]:
+    return [str(b.callback_data) for row in markup.inline_keyboard for b in row]
+
+
+def test_confirm_keyboard_carries_the_token() -> None:
+    token = new_token()
+    data = all_data(kb.confirm_keyboard("id", token))
+    assert data == [kb.CONFIRM + token, kb.CANCEL + token]
+    assert kb.CONFIRM_PATTERN.match(data[0]) and kb.CANCEL_PATTERN.match(data[1])
+    labels = [b.text for row in kb.confirm_keyboard("id", token).inline_keyboard for b in row]
+    assert "Konfirmasi" in labels[0]
+
+
+def test_bill_buttons_use_the_backend_callback_data() -> None:
+    code = "AB12CD34EF"
+    assert all_data(kb.bill_payer_keyboard("en", code)) == [bill_pay(code), bill_decline(code)]
+    assert all_data(kb.bill_issuer_keyboard("en", code)) == [bill_cancel(code)]
+    assert kb.BILL_PAY_PATTERN.match(bill_pay(code))
+    assert kb.BILL_DECLINE_PATTERN.match(bill_decline(code))
+    assert kb.BILL_CANCEL_PATTERN.match(bill_cancel(code))
+    assert not kb.BILL_PAY_PATTERN.match(bill_decline(code))
+
+
+def test_history_keyboard_pages() -> None:
+    assert kb.history_keyboard("en", 0, has_older=False) is None
+    first = kb.history_keyboard("en", 0, has_older=True)
+    assert first is not None and all_data(first) == ["hist:1"]
+    middle = kb.history_keyboard("en", 2, has_older=True)
+    assert middle is not None and all_data(middle) == ["hist:1", "hist:3"]
+    last = kb.history_keyboard("id", 3, has_older=False)
+    assert last is not None and all_data(last) == ["hist:2"]
+    assert all(kb.HISTORY_PATTERN.match(d) for d in all_data(middle))
+
+
+def test_lang_keyboard() -> None:
+    data = all_data(kb.lang_keyboard())
+    assert data == ["lang:id", "lang:en"]
+    assert all(kb.LANG_PATTERN.match(d) for d in data)
+    assert not kb.LANG_PATTERN.match("lang:fr")
+
+
+def test_contact_keyboard_requests_the_contact() -> None:
+    markup = kb.contact_keyboard("en")
+    assert markup.keyboard[0][0].request_contact is True
+    assert markup.keyboard[1][0].text == "Skip"
+    assert kb.SKIP_PATTERN.match("Lewati") and kb.SKIP_PATTERN.match("skip")
+
+
+def test_callback_data_fits_64_bytes() -> None:
+    long_code = "X" * 32
+    markups = [
+        kb.confirm_keyboard("en", new_token()),
+        kb.bill_payer_keyboard("en", long_code),
+        kb.bill_issuer_keyboard("en", long_code),
+        kb.lang_keyboard(),
+    ]
+    for markup in markups:
+        assert all(len(d.encode()) <= 64 for d in all_data(markup))

@@ -1,0 +1,79 @@
+"""Every text exists in both languages with the same placeholders; every backend code has one."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from bot import texts
+from bot.texts import EN, ID, error_text, normalize_lang, t
+
+BACKEND_CODES = [
+    "validation_error", "invalid_request", "invalid_amount", "self_transfer", "limit_exceeded",
+    "invalid_credentials", "token_invalid", "signin_locked", "otp_rate_limited", "username_taken",
+    "user_not_found", "bill_not_found", "not_found", "forbidden", "account_frozen",
+    "insufficient_funds", "bill_not_payable", "idempotency_conflict", "telegram_not_linked",
+    "otp_invalid", "otp_expired", "otp_locked", "otp_missing", "unavailable",
+]  # fmt: skip
+BOT_DIR = Path(texts.__file__).parent
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_same_keys_in_both_languages() -> None:
+    assert set(EN) == set(ID)
+
+
+@pytest.mark.parametrize("key", sorted(EN))
+def test_same_placeholders_in_both_languages(key: str) -> None:
+    assert placeholders(EN[key]) == placeholders(ID[key])
+    assert EN[key].strip() and ID[key].strip()
+
+
+@pytest.mark.parametrize("code", BACKEND_CODES)
+def test_every_backend_code_has_a_message(code: str) -> None:
+    assert f"error_{code}" in EN
+    assert error_text("id", code) != error_text("en", code)
+
+
+def test_unknown_code_gets_the_generic_message() -> None:
+    assert error_text("en", "brand_new_code") == EN["generic_error"]
+
+
+def test_language_from_telegram_language_code() -> None:
+    assert normalize_lang("id") == "id"
+    assert normalize_lang("ID") == "id"
+    assert normalize_lang("id-ID") == "id"
+    assert normalize_lang("en-US") == "en"
+    assert normalize_lang("jv") == "en"
+    assert normalize_lang(None) == "en"
+
+
+def test_every_key_used_in_the_code_exists() -> None:
+    used: set[str] = set()
+    for path in BOT_DIR.rglob("*.py"):
+        source = path.read_text()
+        used |= set(re.findall(r"\b(?:say|t)\([^()]*?\"([a-z_]+)\"", source, flags=re.S))
+    dynamic_prefixes = ("amount_", "status_", "kind_", "cmd_", "error_")
+    assert used, "the scan found nothing: update the regex"
+    missing = {key for key in used if key not in EN and not key.startswith(dynamic_prefixes)}
+    assert not missing
+
+
+def test_dynamic_keys_exist() -> None:
+    for reason in ("not_a_number", "not_positive", "fraction", "too_large"):
+        assert f"amount_{reason}" in EN
+    for status in ("open", "paid", "cancelled", "declined", "paying"):
+        assert f"status_{status}" in EN
+    for kind in ("transfer", "bill_payment", "deposit", "withdrawal", "reversal"):
+        assert f"kind_{kind}" in EN
+
+
+def test_t_formats_and_falls_back_to_english() -> None:
+    assert t("id", "me", name="Budi", username="budi", balance="Rp5") == "Budi (@budi)\nSaldo: Rp5"
+    assert t("xx", "cancelled") == EN["cancelled"]
