@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run backend bot test lint clean
+.PHONY: install run backend bot test chaos fuzz bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,18 @@ bot: $(STAMP)
 ## test: every test (unit, API, store conformance, crash and concurrency, bot end to end)
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
+
+## chaos: the full chaos run (10,000 operations, 20 kill -9s of backend and database)
+chaos: $(STAMP)
+	$(PY) scripts/chaos.py
+
+## fuzz: the long schemathesis run against the backend's own OpenAPI
+fuzz: $(STAMP)
+	$(PY) scripts/fuzz.py
+
+## bench: benchmarks, written to docs/BENCHMARKS.md
+bench: $(STAMP)
+	$(PY) scripts/bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check backend bot tests

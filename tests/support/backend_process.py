@@ -64,6 +64,11 @@ class BackendProcess:
         """Base URL of the API."""
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def mongo_uri(self) -> str:
+        """URI of its embedded database (for checks that read the store directly)."""
+        return f"mongodb://127.0.0.1:{self.env['EMBEDDED_DB_PORT']}/?directConnection=true"
+
     def start(self, timeout: float = 30.0) -> None:
         """Start the process and wait until /healthz answers."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
