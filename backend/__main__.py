@@ -12,8 +12,9 @@ def main() -> None:
     """Run one backend process (it starts the embedded database when MONGODB_URI is unset)."""
     settings = Settings()
     configure_logging()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                access_log=False)  # fmt: skip
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False
+    )
 
 
 if __name__ == "__main__":

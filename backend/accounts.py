@@ -94,7 +94,8 @@ class Accounts:
             {"$unset": {"telegram_chat_id": ""}, "$set": {"updated_at": now}},
         )
         self.store.users.update_one(
-            {"_id": username}, {"$set": {"telegram_chat_id": chat_id, "lang": lang, "updated_at": now}}
+            {"_id": username},
+            {"$set": {"telegram_chat_id": chat_id, "lang": lang, "updated_at": now}},
         )
 
     def unlink_chat(self, username: str, chat_id: int) -> None:

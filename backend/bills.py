@@ -1,8 +1,8 @@
 """Bill lifecycle: create, look up, list, decline, cancel, reminders. Paying goes through the ledger.
 
-    open ──pay (ledger)──▶ paying ──▶ paid
-      ├──payer declines──▶ declined
-      └──issuer cancels──▶ cancelled
+open ──pay (ledger)──▶ paying ──▶ paid
+  ├──payer declines──▶ declined
+  └──issuer cancels──▶ cancelled
 """
 
 from __future__ import annotations
@@ -39,8 +39,16 @@ class Bills:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def create(self, *, issuer: Doc, payer: Doc, bill_name: str, amount: int,
-               description: str | None, due_date: date | None) -> Doc:  # fmt: skip
+    def create(
+        self,
+        *,
+        issuer: Doc,
+        payer: Doc,
+        bill_name: str,
+        amount: int,
+        description: str | None,
+        due_date: date | None,
+    ) -> Doc:
         """Store a new open bill under a fresh unique code."""
         if issuer["_id"] == payer["_id"]:
             raise InvalidRequest("you cannot bill yourself", "self_transfer")
@@ -100,7 +108,7 @@ class Bills:
             raise BillNotPayable(f"this bill is {current['status']}")
         return self.get_for(code, username)
 
-    def list(self, query: Doc, *, limit: int, cursor: str | None) -> tuple[list[Doc], str | None]:
+    def page(self, query: Doc, *, limit: int, cursor: str | None) -> tuple[list[Doc], str | None]:
         """One page of bills matching `query`, newest first."""
         if cursor:
             query = {**query, "created_at": {"$lt": int(cursor)}} if cursor.isdigit() else query
@@ -112,9 +120,7 @@ class Bills:
     def claim_reminders(self, interval_ms: int, limit: int) -> list[Doc]:
         """Open bills not reminded for an interval, each claimed atomically (one sender wins)."""
         now = now_ms()
-        due = self.store.bills.find(
-            {"status": OPEN, "reminded_at": {"$lte": now - interval_ms}}
-        ).limit(limit)
+        due = self.store.bills.find({"status": OPEN, "reminded_at": {"$lte": now - interval_ms}}).limit(limit)
         claimed = []
         for bill in list(due):
             won = self.store.bills.update_one(

@@ -8,6 +8,7 @@ file names a live process, and after `kill -9` it leaves a stale pid file: we cl
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -81,12 +82,17 @@ class EmbeddedMongo:
         exe = shutil.which("nx-27017", path=str(Path(sys.executable).parent)) or "nx-27017"
         return [
             exe,
-            "--db", str(self.db_file),
-            "--host", self.host,
-            "--port", str(self.port),
-            "--pid-file", str(self.pid_file),
-            "--log-file", str(self.log_file),
-        ]  # fmt: skip
+            "--db",
+            str(self.db_file),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--pid-file",
+            str(self.pid_file),
+            "--log-file",
+            str(self.log_file),
+        ]
 
     def _wait_until_listening(self, timeout: float) -> None:
         """Block until the server accepts connections, or raise."""
@@ -104,10 +110,8 @@ class EmbeddedMongo:
         pid = self.process.pid if self.process is not None else self.pid()
         if pid is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, 15)
-        except ProcessLookupError:
-            pass
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and _alive(pid, self.process):
             time.sleep(0.05)

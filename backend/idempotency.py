@@ -59,7 +59,9 @@ def check_key(key: str | None) -> str:
     if not key:
         raise InvalidRequest("an Idempotency-Key header is required", "idempotency_key_required")
     if len(key) > 100 or not set(key) <= KEY_CHARS:
-        raise InvalidRequest("Idempotency-Key must be 1–100 of A–Z a–z 0–9 - _ : .", "idempotency_key_invalid")
+        raise InvalidRequest(
+            "Idempotency-Key must be 1–100 of A–Z a–z 0–9 - _ : .", "idempotency_key_invalid"
+        )
     return key
 
 
@@ -120,7 +122,8 @@ class Idempotency:
         """Resume a request whose worker died; 409 while its lease is still live."""
         if existing["lease_until"] > now:
             raise IdempotencyConflict(
-                "a request with this Idempotency-Key is still being processed", "idempotency_in_flight"
+                "a request with this Idempotency-Key is still being processed",
+                "idempotency_in_flight",
             )
         taken = self.store.idempotency.find_one_and_update(
             {"_id": existing["_id"], "state": "processing", "lease_until": existing["lease_until"]},
@@ -129,7 +132,8 @@ class Idempotency:
         )
         if taken is None:
             raise IdempotencyConflict(
-                "a request with this Idempotency-Key is still being processed", "idempotency_in_flight"
+                "a request with this Idempotency-Key is still being processed",
+                "idempotency_in_flight",
             )
         logger.info("resuming interrupted request %s", existing["_id"].split(":", 1)[0])
         return Attempt(existing["_id"], taken["movement_id"], bool(taken["authorized"]), self.store)

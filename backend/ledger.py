@@ -211,7 +211,10 @@ class Ledger:
             "balance": {"$gte": amount},
             "outbox": {"$nin": [record["_id"]]},
         }
-        update: Doc = {"$inc": {"balance": -amount, "in_flight": 1}, "$push": {"outbox": record["_id"]}}
+        update: Doc = {
+            "$inc": {"balance": -amount, "in_flight": 1},
+            "$push": {"outbox": record["_id"]},
+        }
         if record["kind"] not in USER_KINDS:
             return self.store.users.update_one(base, update).modified_count == 1
         base["frozen"] = False
@@ -245,7 +248,10 @@ class Ledger:
         """Give the amount to the payee, once (the inbox marker makes a repeat a no-op)."""
         self.store.users.update_one(
             {"_id": record["dst"], "inbox": {"$nin": [record["_id"]]}},
-            {"$inc": {"balance": record["amount"], "in_flight": 1}, "$push": {"inbox": record["_id"]}},
+            {
+                "$inc": {"balance": record["amount"], "in_flight": 1},
+                "$push": {"inbox": record["_id"]},
+            },
         )
 
     def _claim_bill(self, record: Doc) -> bool:
@@ -316,7 +322,10 @@ class Ledger:
             return
         self.store.users.update_one(
             {"_id": record["src"], "outbox": record["_id"]},
-            {"$inc": {"balance": record["amount"], "in_flight": -1}, "$pull": {"outbox": record["_id"]}},
+            {
+                "$inc": {"balance": record["amount"], "in_flight": -1},
+                "$pull": {"outbox": record["_id"]},
+            },
         )
 
     def _settle_bill(self, record: Doc) -> None:
@@ -324,7 +333,9 @@ class Ledger:
         match = {"code": record["bill_code"], "status": "paying", "payment_id": record["_id"]}
         now = now_ms()
         if record["state"] == DONE:
-            self.store.bills.update_one(match, {"$set": {"status": "paid", "paid_at": now, "updated_at": now}})
+            self.store.bills.update_one(
+                match, {"$set": {"status": "paid", "paid_at": now, "updated_at": now}}
+            )
         else:
             self.store.bills.update_one(
                 match, {"$set": {"status": "open", "updated_at": now}, "$unset": {"payment_id": ""}}
@@ -420,9 +431,9 @@ class Ledger:
             in_flight += self._in_flight_amount(record)
         for user in self.store.users.find({"in_flight": {"$gt": 0}}, {"outbox": 1}):
             for movement_id in user.get("outbox", []):
-                record = self.find(movement_id)
-                if record is not None and record["finalized"] and record["state"] == REJECTED:
-                    in_flight += record["amount"]  # a stale debit of a rejected record: refund due
+                stale = self.find(movement_id)
+                if stale is not None and stale["finalized"] and stale["state"] == REJECTED:
+                    in_flight += stale["amount"]  # a stale debit of a rejected record: refund due
         return in_flight, unfinished
 
     def _in_flight_amount(self, record: Doc) -> int:

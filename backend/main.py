@@ -7,6 +7,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -14,12 +15,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pymongo.errors import ConnectionFailure, PyMongoError
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.api import admin, auth, bills, bot, transfers, users
 from backend.config import Settings
 from backend.db import open_store
 from backend.errors import WalletError
+from backend.schemas import Health
 from backend.wallet import Wallet
 
 logger = logging.getLogger(__name__)
@@ -40,7 +43,9 @@ def configure_logging(level: int = logging.INFO) -> None:
     """One log format for the process, with the request id in every line."""
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"))
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -133,10 +138,24 @@ def install_error_handlers(app: FastAPI) -> None:
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _validation_detail(exc), "code": "validation_error"}, status_code=422)
 
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        # Starlette's own refusals (a body that is not JSON, 404, 405) in the same shape as ours.
+        code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
+        body = {"detail": str(exc.detail), "code": code}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
     @app.exception_handler(PyMongoError)
     async def database_down(_: Request, exc: PyMongoError) -> JSONResponse:
-        logger.error("database error: %s", type(exc).__name__, exc_info=not isinstance(exc, ConnectionFailure))
-        body = {"detail": "the database is unavailable; nothing was changed, try again", "code": "unavailable"}
+        logger.error(
+            "database error: %s",
+            type(exc).__name__,
+            exc_info=not isinstance(exc, ConnectionFailure),
+        )
+        body = {
+            "detail": "the database is unavailable; nothing was changed, try again",
+            "code": "unavailable",
+        }
         return JSONResponse(body, status_code=503)
 
 
@@ -182,14 +201,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             wallet.notifier.close()
             store.close()
 
-    app = FastAPI(title="Mata Duitan", version="0.1.0", lifespan=lifespan,
-                  description="A Telegram e-wallet backend: accounts, OTPs, an atomic ledger, bills.")  # fmt: skip
+    app = FastAPI(
+        title="Mata Duitan",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="A Telegram e-wallet backend: accounts, OTPs, an atomic ledger, bills.",
+    )
     app.add_middleware(RequestContext)
     install_error_handlers(app)
     for module in (auth, users, transfers, bills, admin, bot):
         app.include_router(module.router)
 
-    @app.get("/healthz", tags=["health"])
+    down = {"model": Health, "description": "The database does not answer"}
+
+    @app.get("/healthz", tags=["health"], response_model=Health, responses={503: down})
     def healthz(request: Request) -> JSONResponse:
         """Liveness and database reachability."""
         ok = request.app.state.wallet.store.ping()

@@ -79,7 +79,10 @@ def pay_buttons(code: str, lang: str) -> dict[str, Any]:
         "inline_keyboard": [
             [
                 {"text": text("button_pay", lang), "callback_data": callback_data.bill_pay(code)},
-                {"text": text("button_decline", lang), "callback_data": callback_data.bill_decline(code)},
+                {
+                    "text": text("button_decline", lang),
+                    "callback_data": callback_data.bill_decline(code),
+                },
             ]
         ]
     }
@@ -101,7 +104,10 @@ class Notifier:
     def deliver_otp(self, user: Doc, code: str, action: str, summary: dict[str, Any]) -> None:
         """Send an OTP to its owner, or raise: a code nobody received is useless."""
         lang = user.get("lang", "id")
-        values = {**summary, "amount": format_amount(int(summary.get("amount") or 0), self.settings.currency)}
+        values = {
+            **summary,
+            "amount": format_amount(int(summary.get("amount") or 0), self.settings.currency),
+        }
         what = text("otp_" + action, lang, **values)
         if self.settings.otp_delivery == "log":
             # development/test channel only: Settings refuses OTP_DELIVERY=log in production

@@ -9,8 +9,8 @@ this module except through the delivery channel (a Telegram DM, or the log outsi
 from __future__ import annotations
 
 import hmac
-import secrets
 import logging
+import secrets
 
 import pyotp
 from pymongo import DESCENDING, ReturnDocument
@@ -25,10 +25,13 @@ from backend.security import keyed_hash
 logger = logging.getLogger(__name__)
 
 
-def binding_of(action: str, *, party: str | None = None, amount: int | None = None,
-               bill_code: str | None = None) -> str:  # fmt: skip
+def binding_of(
+    action: str, *, party: str | None = None, amount: int | None = None, bill_code: str | None = None
+) -> str:
     """The canonical description of what an OTP authorises."""
-    return f"{action}|party={party or ''}|amount={amount if amount is not None else ''}|bill={bill_code or ''}"
+    return (
+        f"{action}|party={party or ''}|amount={amount if amount is not None else ''}|bill={bill_code or ''}"
+    )
 
 
 def new_code() -> str:
@@ -77,7 +80,9 @@ class Otps:
         if otp is None or otp["used"]:
             raise OtpRejected("no OTP pending for this action; request a new one", "otp_missing")
         if otp["attempts"] >= self.settings.otp_max_attempts:
-            raise OtpRejected("this OTP is locked after too many wrong tries; request a new one", "otp_locked")
+            raise OtpRejected(
+                "this OTP is locked after too many wrong tries; request a new one", "otp_locked"
+            )
         if otp["expires_at"] < now_ms():
             raise OtpRejected("this OTP has expired; request a new one", "otp_expired")
         expected = otp["code_hash"]
@@ -104,7 +109,8 @@ class Otps:
             raise OtpRejected("wrong OTP; it is now locked, request a new one", "otp_locked")
         if other_action:
             raise OtpRejected(
-                f"this OTP was issued for a different amount or payee ({left} tries left)", "otp_invalid"
+                f"this OTP was issued for a different amount or payee ({left} tries left)",
+                "otp_invalid",
             )
         raise OtpRejected(f"wrong OTP ({left} tries left)", "otp_invalid")
 

@@ -9,7 +9,13 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{3,32}$")
-RESERVED_USERNAMES = {"code", "me", "api", "bot", "system"}  # "code" would shadow /api/bill/code/...
+RESERVED_USERNAMES = {
+    "code",
+    "me",
+    "api",
+    "bot",
+    "system",
+}  # "code" would shadow /api/bill/code/...
 MAX_AMOUNT = 10**12  # far above any limit; bounds what an integer field can carry
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -35,6 +41,20 @@ Name = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_clean_
 Otp = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 BillCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{8,16}$")]
 Lang = Literal["id", "en"]
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a sentence for people and a stable code for programs (the bot)."""
+
+    detail: str
+    code: str
+
+
+class Health(BaseModel):
+    """Liveness and whether the database answers."""
+
+    ok: bool
+    database: Literal["up", "down"]
 
 
 class Strict(BaseModel):

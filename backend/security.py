@@ -89,7 +89,11 @@ class Tokens:
 
     def revoke_access(self, claims: TokenClaims) -> None:
         """Refuse this token from now on (kept until it would have expired anyway)."""
-        doc = {"_id": "jti:" + claims.jti, "kind": "revoked", "expires_at": claims.expires_at * 1000}
+        doc = {
+            "_id": "jti:" + claims.jti,
+            "kind": "revoked",
+            "expires_at": claims.expires_at * 1000,
+        }
         self.store.tokens.update_one({"_id": doc["_id"]}, {"$set": doc}, upsert=True)
 
     def issue_refresh(self, username: str, chat_id: int) -> str:

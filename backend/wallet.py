@@ -94,9 +94,12 @@ class Wallet:
             request = MovementRequest(TRANSFER, form.amount, user["_id"], recipient["_id"], form.description)
             record = self.ledger.move(request, attempt.movement_id)
             self.notifier.notify(
-                recipient, "received", amount=form.amount, sender=user["_id"],
+                recipient,
+                "received",
+                amount=form.amount,
+                sender=user["_id"],
                 note=f"\n“{form.description}”" if form.description else "",
-            )  # fmt: skip
+            )
             return 201, {
                 "id": record["_id"],
                 "amount": record["amount"],
@@ -126,13 +129,23 @@ class Wallet:
                 if attempt is not None:
                     attempt.mark_authorized()
             bill = self.bills.create(
-                issuer=user, payer=payer, bill_name=form.bill_name, amount=form.amount,
-                description=form.description, due_date=form.due_date,
-            )  # fmt: skip
+                issuer=user,
+                payer=payer,
+                bill_name=form.bill_name,
+                amount=form.amount,
+                description=form.description,
+                due_date=form.due_date,
+            )
             self.notifier.notify(
-                payer, "bill_new", buttons_for=bill["code"], issuer=user["_id"], bill_name=bill["bill_name"],
-                amount=bill["amount"], code=bill["code"], note=_note(bill.get("description")),
-            )  # fmt: skip
+                payer,
+                "bill_new",
+                buttons_for=bill["code"],
+                issuer=user["_id"],
+                bill_name=bill["bill_name"],
+                amount=bill["amount"],
+                code=bill["code"],
+                note=_note(bill.get("description")),
+            )
             return 201, public_bill(bill)
 
         if key is None:
@@ -150,15 +163,29 @@ class Wallet:
                 attempt.mark_authorized()
             bill = self.bills.get_for(code, user["_id"])
             request = MovementRequest(
-                BILL_PAYMENT, bill["amount"], user["_id"], bill["issuer"],
-                f"{bill['bill_name']} ({code})", bill_code=code,
-            )  # fmt: skip
+                BILL_PAYMENT,
+                bill["amount"],
+                user["_id"],
+                bill["issuer"],
+                f"{bill['bill_name']} ({code})",
+                bill_code=code,
+            )
             record = self.ledger.move(request, attempt.movement_id)
             bill = self.bills.get_for(code, user["_id"])
             issuer = self.store.users.find_one({"_id": bill["issuer"]})
-            self.notifier.notify(issuer, "bill_paid", payer=user["_id"], code=code,
-                                 bill_name=bill["bill_name"], amount=bill["amount"])  # fmt: skip
-            return 200, {"bill": public_bill(bill), "payment_id": record["_id"], "balance": self.balance(user["_id"])}
+            self.notifier.notify(
+                issuer,
+                "bill_paid",
+                payer=user["_id"],
+                code=code,
+                bill_name=bill["bill_name"],
+                amount=bill["amount"],
+            )
+            return 200, {
+                "bill": public_bill(bill),
+                "payment_id": record["_id"],
+                "balance": self.balance(user["_id"]),
+            }
 
         return self.idempotency.run(user["_id"], key, request_hash("pay_bill", {"code": code}), execute)
 
@@ -168,14 +195,20 @@ class Wallet:
         other = bill["issuer"] if as_role == "payer" else bill["payer"]
         key = "bill_declined" if as_role == "payer" else "bill_cancelled"
         self.notifier.notify(
-            self.store.users.find_one({"_id": other}), key, payer=bill["payer"], issuer=bill["issuer"],
-            code=bill["code"], bill_name=bill["bill_name"],
-        )  # fmt: skip
+            self.store.users.find_one({"_id": other}),
+            key,
+            payer=bill["payer"],
+            issuer=bill["issuer"],
+            code=bill["code"],
+            bill_name=bill["bill_name"],
+        )
         return public_bill(bill)
 
     # ---- admin ------------------------------------------------------------------------------
 
-    def admin_money(self, admin: Doc, kind: str, username: str, amount: int, reference: str, key: str) -> Outcome:
+    def admin_money(
+        self, admin: Doc, kind: str, username: str, amount: int, reference: str, key: str
+    ) -> Outcome:
         """An admin deposit into, or withdrawal from, a user's account (recorded and audited)."""
         target = self.accounts.get(username)
         body = {"kind": kind, "username": target["_id"], "amount": amount, "reference": reference}
@@ -185,7 +218,12 @@ class Wallet:
             src, dst = (None, target["_id"]) if kind == DEPOSIT else (target["_id"], None)
             request = MovementRequest(kind, amount, src, dst, reference=reference, actor=admin["_id"])
             record = self.ledger.move(request, attempt.movement_id)
-            self.audit(admin, kind, target["_id"], {"amount": amount, "reference": reference, "id": record["_id"]})
+            self.audit(
+                admin,
+                kind,
+                target["_id"],
+                {"amount": amount, "reference": reference, "id": record["_id"]},
+            )
             return 201, public_movement(record)
 
         return self.idempotency.run(admin["_id"], key, request_hash("admin_money", body), execute)
@@ -201,10 +239,15 @@ class Wallet:
         def execute(attempt: Attempt) -> Outcome:
             attempt.mark_authorized()
             request = MovementRequest(
-                REVERSAL, original["amount"], original["dst"], original["src"],
-                f"reversal of {movement_id}: {reason}", reference=reason, actor=admin["_id"],
+                REVERSAL,
+                original["amount"],
+                original["dst"],
+                original["src"],
+                f"reversal of {movement_id}: {reason}",
+                reference=reason,
+                actor=admin["_id"],
                 reversal_of=movement_id,
-            )  # fmt: skip
+            )
             record = self.ledger.move(request, attempt.movement_id)
             self.audit(admin, "reverse", movement_id, {"reason": reason, "id": record["_id"]})
             return 201, public_movement(record)
@@ -214,7 +257,13 @@ class Wallet:
     def audit(self, actor: Doc, action: str, target: str, details: dict[str, Any]) -> None:
         """Record who did what to whom, and when."""
         self.store.audit.insert_one(
-            {"at": now_ms(), "actor": actor["_id"], "action": action, "target": target, "details": details}
+            {
+                "at": now_ms(),
+                "actor": actor["_id"],
+                "action": action,
+                "target": target,
+                "details": details,
+            }
         )
 
     def housekeeping(self) -> None:

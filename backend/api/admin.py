@@ -9,11 +9,14 @@ from fastapi.responses import JSONResponse
 
 from backend.accounts import private_view
 from backend.api.deps import AdminUser, IdempotencyKey, WalletDep, current_admin
+from backend.api.responses import SIGNED_IN
 from backend.ledger import DEPOSIT, WITHDRAWAL, public_movement
 from backend.schemas import AdminMoney, AdminUserList, Movement, Page, Reconciliation, ReverseForm
 from backend.schemas import AdminUser as AdminUserSchema
 
-router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(current_admin)])
+router = APIRouter(
+    prefix="/api/admin", tags=["admin"], dependencies=[Depends(current_admin)], responses=SIGNED_IN
+)
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 Kind = Literal["transfer", "bill_payment", "deposit", "withdrawal", "reversal"]
@@ -21,24 +24,30 @@ State = Literal["pending", "committed", "done", "rejected"]
 
 
 @router.post("/users/{username}/deposit", status_code=201, response_model=Movement)
-def deposit(username: str, form: AdminMoney, key: IdempotencyKey, admin: AdminUser,
-            wallet: WalletDep) -> JSONResponse:  # fmt: skip
+def deposit(
+    username: str, form: AdminMoney, key: IdempotencyKey, admin: AdminUser, wallet: WalletDep
+) -> JSONResponse:
     """Bring money into a user's account (cash in), recorded in the ledger and the audit log."""
     status, body = wallet.admin_money(admin, DEPOSIT, username, form.amount, form.reference, key)
     return JSONResponse(body, status_code=status)
 
 
 @router.post("/users/{username}/withdraw", status_code=201, response_model=Movement)
-def withdraw(username: str, form: AdminMoney, key: IdempotencyKey, admin: AdminUser,
-             wallet: WalletDep) -> JSONResponse:  # fmt: skip
+def withdraw(
+    username: str, form: AdminMoney, key: IdempotencyKey, admin: AdminUser, wallet: WalletDep
+) -> JSONResponse:
     """Take money out of a user's account (cash out); never below zero."""
     status, body = wallet.admin_money(admin, WITHDRAWAL, username, form.amount, form.reference, key)
     return JSONResponse(body, status_code=status)
 
 
 @router.get("/users", response_model=AdminUserList)
-def list_users(wallet: WalletDep, q: Annotated[str | None, Query(max_length=32)] = None,
-               limit: Limit = 50, cursor: Annotated[str | None, Query(max_length=32)] = None) -> dict[str, Any]:  # fmt: skip
+def list_users(
+    wallet: WalletDep,
+    q: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Limit = 50,
+    cursor: Annotated[str | None, Query(max_length=32)] = None,
+) -> dict[str, Any]:
     """Users in username order, optionally those whose username starts with `q`."""
     page, next_cursor = wallet.accounts.search(q, limit=limit, cursor=cursor)
     currency = wallet.settings.currency
@@ -62,9 +71,14 @@ def unfreeze(username: str, admin: AdminUser, wallet: WalletDep) -> dict[str, An
 
 
 @router.get("/ledger", response_model=Page)
-def ledger(wallet: WalletDep, kind: Kind | None = None, state: State | None = None,
-           username: Annotated[str | None, Query(max_length=32)] = None, limit: Limit = 50,
-           cursor: Annotated[str | None, Query(max_length=64, pattern=r"^[0-9a-f]+$")] = None) -> dict[str, Any]:  # fmt: skip
+def ledger(
+    wallet: WalletDep,
+    kind: Kind | None = None,
+    state: State | None = None,
+    username: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Limit = 50,
+    cursor: Annotated[str | None, Query(max_length=64, pattern=r"^[0-9a-f]+$")] = None,
+) -> dict[str, Any]:
     """Ledger records, newest first, filtered by kind, state and/or party."""
     query: dict[str, Any] = {}
     if kind:
@@ -81,8 +95,9 @@ def ledger(wallet: WalletDep, kind: Kind | None = None, state: State | None = No
 
 
 @router.post("/ledger/{movement_id}/reverse", status_code=201, response_model=Movement)
-def reverse(movement_id: str, form: ReverseForm, key: IdempotencyKey, admin: AdminUser,
-            wallet: WalletDep) -> JSONResponse:  # fmt: skip
+def reverse(
+    movement_id: str, form: ReverseForm, key: IdempotencyKey, admin: AdminUser, wallet: WalletDep
+) -> JSONResponse:
     """Reverse a transfer or bill payment with a new reversing record; the original stays."""
     status, body = wallet.reverse(admin, movement_id, form.reason, key)
     return JSONResponse(body, status_code=status)

@@ -8,33 +8,40 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 
 from backend.api.deps import CurrentUser, IdempotencyKey, WalletDep, current_admin, own_or_admin
+from backend.api.responses import SIGNED_IN
 from backend.bills import public_bill
 from backend.idempotency import check_key
 from backend.schemas import BillCreate, BillList, BillPaid, BillPay, BillPublic
 
-router = APIRouter(prefix="/api/bill", tags=["bills"])
+router = APIRouter(prefix="/api/bill", tags=["bills"], responses=SIGNED_IN)
 
 Limit = Annotated[int, Query(ge=1, le=100)]
-Cursor = Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$")]
+# A bill cursor is a creation time in ms; 18 digits keep it inside the 64-bit int MongoDB stores.
+Cursor = Annotated[str | None, Query(max_length=18, pattern=r"^[0-9]+$")]
 Status = Literal["open", "paying", "paid", "cancelled", "declined"]
 
 
 def _page(wallet: Any, query: dict[str, Any], limit: int, cursor: str | None) -> dict[str, Any]:
     """One page of bills as the API shows them."""
-    page, next_cursor = wallet.bills.list(query, limit=limit, cursor=cursor)
+    page, next_cursor = wallet.bills.page(query, limit=limit, cursor=cursor)
     return {"items": [public_bill(b) for b in page], "next_cursor": next_cursor}
 
 
 @router.get("", response_model=BillList, dependencies=[Depends(current_admin)])
-def all_bills(wallet: WalletDep, status: Status | None = None, limit: Limit = 50,
-              cursor: Cursor = None) -> dict[str, Any]:  # fmt: skip
+def all_bills(
+    wallet: WalletDep, status: Status | None = None, limit: Limit = 50, cursor: Cursor = None
+) -> dict[str, Any]:
     """Admin: every bill, optionally only those with one status."""
     return _page(wallet, {"status": status} if status else {}, limit, cursor)
 
 
 @router.post("", status_code=201, response_model=BillPublic)
-def create_bill(user: CurrentUser, form: BillCreate, wallet: WalletDep,
-                idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:  # fmt: skip
+def create_bill(
+    user: CurrentUser,
+    form: BillCreate,
+    wallet: WalletDep,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
     """Bill another user (OTP required); the answer carries the new `bill_code`."""
     key = check_key(idempotency_key) if idempotency_key is not None else None
     status, body = wallet.create_bill(user, form, key)
@@ -48,24 +55,27 @@ def one_bill(bill_code: str, user: CurrentUser, wallet: WalletDep) -> dict[str, 
 
 
 @router.get("/{username}", response_model=BillList)
-def bills_to_pay(username: str, user: CurrentUser, wallet: WalletDep, limit: Limit = 50,
-                 cursor: Cursor = None) -> dict[str, Any]:  # fmt: skip
+def bills_to_pay(
+    username: str, user: CurrentUser, wallet: WalletDep, limit: Limit = 50, cursor: Cursor = None
+) -> dict[str, Any]:
     """Open bills this user must pay (own, or any for admins)."""
     own_or_admin(user, username)
     return _page(wallet, {"payer": username.lower(), "status": "open"}, limit, cursor)
 
 
 @router.get("/{username}/issued", response_model=BillList)
-def bills_issued(username: str, user: CurrentUser, wallet: WalletDep, limit: Limit = 50,
-                 cursor: Cursor = None) -> dict[str, Any]:  # fmt: skip
+def bills_issued(
+    username: str, user: CurrentUser, wallet: WalletDep, limit: Limit = 50, cursor: Cursor = None
+) -> dict[str, Any]:
     """Bills this user issued, any status, newest first (own, or any for admins)."""
     own_or_admin(user, username)
     return _page(wallet, {"issuer": username.lower()}, limit, cursor)
 
 
 @router.post("/{bill_code}/pay", response_model=BillPaid)
-def pay_bill(user: CurrentUser, bill_code: str, form: BillPay, key: IdempotencyKey,
-             wallet: WalletDep) -> JSONResponse:  # fmt: skip
+def pay_bill(
+    user: CurrentUser, bill_code: str, form: BillPay, key: IdempotencyKey, wallet: WalletDep
+) -> JSONResponse:
     """Pay a bill I owe (OTP and Idempotency-Key required)."""
     status, body = wallet.pay_bill(user, bill_code, form.otp, key)
     return JSONResponse(body, status_code=status)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from backend.api.auth import client_address
 from backend.api.deps import WalletDep, require_bot
+from backend.api.responses import ANY, errors
 from backend.bills import public_bill
 from backend.db import Doc
 from backend.schemas import (
@@ -22,7 +23,9 @@ from backend.schemas import (
 )
 from backend.wallet import Wallet
 
-router = APIRouter(prefix="/api/bot", tags=["bot"], dependencies=[Depends(require_bot)])
+router = APIRouter(
+    prefix="/api/bot", tags=["bot"], dependencies=[Depends(require_bot)], responses={**ANY, **errors(403)}
+)
 
 
 def _session(wallet: Wallet, user: Doc, chat_id: int, lang: str) -> dict[str, Any]:
@@ -37,7 +40,7 @@ def _session(wallet: Wallet, user: Doc, chat_id: int, lang: str) -> dict[str, An
     }
 
 
-@router.post("/register", status_code=201, response_model=BotSession)
+@router.post("/register", status_code=201, response_model=BotSession, responses=errors(409))
 def register(form: BotRegister, wallet: WalletDep) -> dict[str, Any]:
     """Sign up from a Telegram chat; the chat is then logged in."""
     fields = form.model_dump(include={"username", "password", "name", "email", "contact"})
@@ -45,19 +48,22 @@ def register(form: BotRegister, wallet: WalletDep) -> dict[str, Any]:
     return _session(wallet, user, form.chat_id, form.lang)
 
 
-@router.post("/link", response_model=BotSession)
+@router.post("/link", response_model=BotSession, responses=errors(401, 429))
 def link(form: BotLink, request: Request, wallet: WalletDep) -> dict[str, Any]:
     """Log a Telegram chat in with username and password."""
     user = wallet.accounts.authenticate(form.username, form.password, client_address(request))
     return _session(wallet, user, form.chat_id, form.lang)
 
 
-@router.post("/refresh", response_model=Refreshed)
+@router.post("/refresh", response_model=Refreshed, responses=errors(401, 404))
 def refresh(form: RefreshRequest, wallet: WalletDep) -> dict[str, str]:
     """A new access token for a chat that is still logged in."""
     session = wallet.tokens.use_refresh(form.refresh_token)
     wallet.accounts.get(session["username"])
-    return {"accessToken": wallet.tokens.issue_access(session["username"]), "username": session["username"]}
+    return {
+        "accessToken": wallet.tokens.issue_access(session["username"]),
+        "username": session["username"],
+    }
 
 
 @router.post("/logout", status_code=204)
@@ -76,6 +82,9 @@ def claim_reminders(form: ReminderClaim, wallet: WalletDep) -> dict[str, Any]:
     for bill in wallet.bills.claim_reminders(form.interval_seconds * 1000, form.limit):
         payer = wallet.store.users.find_one({"_id": bill["payer"]}, {"telegram_chat_id": 1, "lang": 1})
         if payer is not None and "telegram_chat_id" in payer:
-            chat = {"payer_chat_id": payer["telegram_chat_id"], "payer_lang": payer.get("lang", "id")}
+            chat = {
+                "payer_chat_id": payer["telegram_chat_id"],
+                "payer_lang": payer.get("lang", "id"),
+            }
             items.append({**public_bill(bill), **chat})
     return {"items": items}

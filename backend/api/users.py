@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query
 
 from backend.accounts import private_view
 from backend.api.deps import CurrentUser, WalletDep, own_or_admin
+from backend.api.responses import ANY, errors
 from backend.ledger import public_movement
 from backend.schemas import LangUpdate, Page, UserPrivate, UserPublic
 
-router = APIRouter(prefix="/api/user", tags=["users"])
+router = APIRouter(prefix="/api/user", tags=["users"], responses={**ANY, **errors(401)})
 
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=64, pattern=r"^[0-9a-f]+$")]
@@ -30,9 +31,10 @@ def set_lang(form: LangUpdate, user: CurrentUser, wallet: WalletDep) -> dict[str
     return private_view(wallet.accounts.get(user["_id"]), wallet.settings.currency)
 
 
-@router.get("/transfer/{username}", response_model=Page)
-def history(username: str, user: CurrentUser, wallet: WalletDep, limit: Limit = 20,
-            cursor: Cursor = None) -> dict[str, Any]:  # fmt: skip
+@router.get("/transfer/{username}", response_model=Page, responses=errors(403, 404))
+def history(
+    username: str, user: CurrentUser, wallet: WalletDep, limit: Limit = 20, cursor: Cursor = None
+) -> dict[str, Any]:
     """Finished movements of a user, newest first, one page (own history, or any for admins)."""
     own_or_admin(user, username)
     target = wallet.accounts.get(username)["_id"]
@@ -40,7 +42,7 @@ def history(username: str, user: CurrentUser, wallet: WalletDep, limit: Limit = 
     return {"items": [public_movement(r, target) for r in page], "next_cursor": next_cursor}
 
 
-@router.get("/{username}", response_model=UserPublic)
+@router.get("/{username}", response_model=UserPublic, responses=errors(404))
 def lookup(username: str, _user: CurrentUser, wallet: WalletDep) -> dict[str, str]:
     """A recipient's username and name (to confirm who gets the money)."""
     found = wallet.accounts.get(username)

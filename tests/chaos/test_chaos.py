@@ -12,7 +12,9 @@ from tests.support.chaos import ChaosConfig, render, run_chaos
 
 @pytest.mark.slow
 def test_short_chaos_run_keeps_the_books(tmp_path: Path) -> None:
-    figures = run_chaos(tmp_path / "data", ChaosConfig(operations=480, kills=4, clients=4, accounts=8, seed=7))
+    figures = run_chaos(
+        tmp_path / "data", ChaosConfig(operations=480, kills=4, clients=4, accounts=8, seed=7)
+    )
     print("\n" + render(figures))
     assert figures["kills_total"] == 4
     assert figures["acknowledged_movements"] > 50

@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.backend_process import BackendProcess
-from tests.support.http_actor import HttpUser, admin_session, create_users, ledger_records, reconcile
+from tests.support.http_actor import (
+    HttpUser,
+    admin_session,
+    create_users,
+    ledger_records,
+    reconcile,
+)
 
 CLIENTS, ACCOUNTS, START = 4, 8, 50_000
 
@@ -27,7 +33,9 @@ def backend(tmp_path: Path) -> Iterator[BackendProcess]:
     process.stop()
 
 
-def burst(user: HttpUser, names: list[str], stop: threading.Event, acknowledged: list[str], seed: int) -> None:
+def burst(
+    user: HttpUser, names: list[str], stop: threading.Event, acknowledged: list[str], seed: int
+) -> None:
     """Transfer until told to stop, retrying like a real client across crashes."""
     rng = random.Random(seed)
     deadline = time.monotonic() + 300
@@ -57,8 +65,9 @@ def test_kill_9_backend_and_database_mid_burst(backend: BackendProcess) -> None:
     users = create_users(backend, ACCOUNTS, START, prefix="crash")
     names = [u.username for u in users]
     stop, acknowledged = threading.Event(), []
-    threads = [threading.Thread(target=burst, args=(users[i], names, stop, acknowledged, i))
-               for i in range(CLIENTS)]  # fmt: skip
+    threads = [
+        threading.Thread(target=burst, args=(users[i], names, stop, acknowledged, i)) for i in range(CLIENTS)
+    ]
     for thread in threads:
         thread.start()
     kills = 0

@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.backend_process import BackendProcess
-from tests.support.http_actor import HttpUser, admin_session, create_users, ledger_records, reconcile
+from tests.support.http_actor import (
+    HttpUser,
+    admin_session,
+    create_users,
+    ledger_records,
+    reconcile,
+)
 
 WORKERS, TRANSFERS, ACCOUNTS, START = 8, 500, 16, 20_000
 
@@ -48,8 +54,10 @@ def test_concurrent_random_transfers_over_http(backend: BackendProcess) -> None:
     names = [u.username for u in users]
     per_worker = ACCOUNTS // WORKERS
     with ThreadPoolExecutor(WORKERS) as pool:
-        futures = [pool.submit(run_worker, w, users[w * per_worker:(w + 1) * per_worker], names)
-                   for w in range(WORKERS)]  # fmt: skip
+        futures = [
+            pool.submit(run_worker, w, users[w * per_worker : (w + 1) * per_worker], names)
+            for w in range(WORKERS)
+        ]
         acknowledged = [movement for future in futures for movement in future.result()]
     admin = admin_session(backend)
     report = reconcile(admin)

@@ -6,6 +6,7 @@ process on the same data. OTPs are read from its log (OTP_DELIVERY=log).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -120,10 +121,8 @@ class BackendProcess:
             self.process = None
         pid = self.db_pid()
         if pid is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
 
     def otp(self, username: str, action: str, timeout: float = 5.0) -> str:
         """The newest OTP the backend logged for this user and action (the log is read incrementally)."""

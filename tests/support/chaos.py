@@ -36,7 +36,9 @@ class Tally:
     paid_bills: list[str] = field(default_factory=list)
     moved: int = 0
 
-    def record(self, kind: str, movement: str | None = None, amount: int = 0, bill: str | None = None) -> None:
+    def record(
+        self, kind: str, movement: str | None = None, amount: int = 0, bill: str | None = None
+    ) -> None:
         """Count one finished operation."""
         with self.lock:
             self.operations[kind] += 1
@@ -117,8 +119,14 @@ class Client:
             self.tally.record(f"pay_{outcome.body.get('code')}")
 
 
-def killer(backend: BackendProcess, kills: int, done: threading.Event, rng: random.Random,
-           period: float, survived: Counter[str]) -> None:  # fmt: skip
+def killer(
+    backend: BackendProcess,
+    kills: int,
+    done: threading.Event,
+    rng: random.Random,
+    period: float,
+    survived: Counter[str],
+) -> None:
     """Kill the backend or the database at random instants, bring it back; then set `done`."""
     for index in range(kills):
         time.sleep(rng.uniform(0.3, 1.7) * period)
@@ -150,8 +158,10 @@ def _run(backend: BackendProcess, config: ChaosConfig) -> dict[str, Any]:
     names = [u.username for u in users]
     tally, kills_done, survived = Tally(), threading.Event(), Counter[str]()
     per_client = config.accounts // config.clients
-    clients = [Client(users[i * per_client:(i + 1) * per_client], names, tally, config.seed * 100 + i)
-               for i in range(config.clients)]  # fmt: skip
+    clients = [
+        Client(users[i * per_client : (i + 1) * per_client], names, tally, config.seed * 100 + i)
+        for i in range(config.clients)
+    ]
     budget = config.operations // config.clients
     started = time.monotonic()
     threads = [threading.Thread(target=c.run, args=(budget, kills_done)) for c in clients]
@@ -182,16 +192,22 @@ def verify(backend: BackendProcess, tally: Tally) -> dict[str, bool]:
     """Every check of the run, by name."""
     admin = admin_session(backend)
     report = _settled(admin)
-    db = MongoClient(backend.mongo_uri, serverSelectionTimeoutMS=10_000)[backend.env.get("MONGODB_DB", "mata_duitan")]
+    db = MongoClient(backend.mongo_uri, serverSelectionTimeoutMS=10_000)[
+        backend.env.get("MONGODB_DB", "mata_duitan")
+    ]
     done = Counter(r["_id"] for r in db.ledger.find({"state": "done"}, {"_id": 1}))
     keys = Counter(r["movement_id"] for r in db.idempotency.find({}, {"movement_id": 1}))
-    user_moves = [r["_id"] for r in db.ledger.find({"state": "done", "kind": {"$in": ["transfer", "bill_payment"]}})]
+    user_moves = [
+        r["_id"] for r in db.ledger.find({"state": "done", "kind": {"$in": ["transfer", "bill_payment"]}})
+    ]
     payments = Counter(r["bill_code"] for r in db.ledger.find({"state": "done", "kind": "bill_payment"}))
     paid = [b["code"] for b in db.bills.find({"status": "paid"}, {"code": 1})]
     return {
-        "books_balance": bool(report["ok"]) and report["total_balances"] == report["total_deposits"] - report["total_withdrawals"],
+        "books_balance": bool(report["ok"])
+        and report["total_balances"] == report["total_deposits"] - report["total_withdrawals"],
         "no_negative_balance": report["negative_balances"] == 0,
-        "nothing_unfinished": report["unfinished"] == 0 and db.bills.count_documents({"status": "paying"}) == 0,
+        "nothing_unfinished": report["unfinished"] == 0
+        and db.bills.count_documents({"status": "paying"}) == 0,
         "every_2xx_in_ledger_once": all(done[m] == 1 for m in tally.acknowledged)
         and len(set(tally.acknowledged)) == len(tally.acknowledged),
         "no_key_applied_twice": all(count == 1 for count in keys.values())
@@ -214,8 +230,18 @@ def _settled(admin: HttpUser, timeout: float = 60.0) -> dict[str, Any]:
 def render(figures: dict[str, Any]) -> str:
     """The figures as a short text report."""
     lines = [f"{'PASS' if figures['ok'] else 'FAIL'}: chaos run"]
-    for key in ("operations", "kills_total", "kills", "retried_requests", "acknowledged_movements",
-                "money_moved", "seconds", "by_outcome"):  # fmt: skip
+    for key in (
+        "operations",
+        "kills_total",
+        "kills",
+        "retried_requests",
+        "acknowledged_movements",
+        "money_moved",
+        "seconds",
+        "by_outcome",
+    ):
         lines.append(f"  {key}: {figures[key]}")
-    lines.extend(f"  check {name}: {'ok' if good else 'VIOLATED'}" for name, good in figures["checks"].items())
+    lines.extend(
+        f"  check {name}: {'ok' if good else 'VIOLATED'}" for name, good in figures["checks"].items()
+    )
     return "\n".join(lines)

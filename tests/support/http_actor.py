@@ -41,7 +41,10 @@ class HttpUser:
         """One request; None on a network error (backend down)."""
         if time.monotonic() > deadline:
             raise TimeoutError(path)
-        headers = {**({"Authorization": f"Bearer {self.token}"} if self.token else {}), **kw.pop("headers", {})}  # type: ignore[dict-item]
+        headers = {
+            **({"Authorization": f"Bearer {self.token}"} if self.token else {}),
+            **kw.pop("headers", {}),
+        }  # type: ignore[dict-item]
         try:
             return self.http.request(method, self.backend.url + path, headers=headers, **kw)  # type: ignore[arg-type]
         except httpx.HTTPError:
@@ -50,8 +53,12 @@ class HttpUser:
     def sign_in(self, deadline: float) -> None:
         """Get a token, retrying while the backend is down."""
         while True:
-            response = self.call("POST", "/api/auth/signin", deadline,
-                                 json={"username": self.username, "password": self.password})  # fmt: skip
+            response = self.call(
+                "POST",
+                "/api/auth/signin",
+                deadline,
+                json={"username": self.username, "password": self.password},
+            )
             if response is not None and response.status_code == 200:
                 self.token = response.json()["accessToken"]
                 return
@@ -73,8 +80,10 @@ class HttpUser:
         key, retries = uuid.uuid4().hex, 0
         while True:
             response = self.call(method, path, deadline, json=body, headers={"Idempotency-Key": key})
-            final = response is not None and response.status_code < 500 and (
-                response.json().get("code") not in RETRYABLE_CODES
+            final = (
+                response is not None
+                and response.status_code < 500
+                and (response.json().get("code") not in RETRYABLE_CODES)
             )
             if final and response is not None:
                 self.retries += retries
@@ -103,9 +112,13 @@ def create_users(backend: BackendProcess, count: int, balance: int, prefix: str 
     deadline = time.monotonic() + 60
     for index in range(count):
         name = f"{prefix}{index}"
-        httpx.post(backend.url + "/api/auth/signup", json={"username": name, "password": "password-123", "name": name})
-        deposit = admin.send("POST", f"/api/admin/users/{name}/deposit", {"amount": balance, "reference": "seed"},
-                             deadline)  # fmt: skip
+        httpx.post(
+            backend.url + "/api/auth/signup",
+            json={"username": name, "password": "password-123", "name": name},
+        )
+        deposit = admin.send(
+            "POST", f"/api/admin/users/{name}/deposit", {"amount": balance, "reference": "seed"}, deadline
+        )
         assert deposit.status == 201, deposit.body
         user = HttpUser(backend, name, "password-123")
         user.sign_in(deadline)

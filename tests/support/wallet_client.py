@@ -46,9 +46,7 @@ class Actor:
         """GET with my token."""
         return self.http.get(path, headers=self.headers, **kw)
 
-    def post(
-        self, path: str, json: Any = None, key: str | None = None, **kw: Any
-    ) -> httpx.Response:
+    def post(self, path: str, json: Any = None, key: str | None = None, **kw: Any) -> httpx.Response:
         """POST with my token (and an Idempotency-Key when given)."""
         headers = dict(self.headers)
         if key is not None:
@@ -72,8 +70,15 @@ class Actor:
         assert "otp" not in response.json() and "code" not in response.json()
         return self.otp_source(self.username, action)
 
-    def transfer(self, to: str, amount: int, *, key: str | None = None, otp: str | None = None,
-                 description: str | None = None) -> httpx.Response:  # fmt: skip
+    def transfer(
+        self,
+        to: str,
+        amount: int,
+        *,
+        key: str | None = None,
+        otp: str | None = None,
+        description: str | None = None,
+    ) -> httpx.Response:
         """A whole transfer: OTP then the transfer itself."""
         code = otp or self.otp("transfer", recipient=to, amount=amount)
         body: dict[str, Any] = {"recipient": to, "amount": amount, "otp": code}
@@ -81,9 +86,7 @@ class Actor:
             body["description"] = description
         return self.post("/api/transfer", body, key=key or new_key())
 
-    def bill(
-        self, payer: str, amount: int, name: str = "Makan siang", **extra: Any
-    ) -> httpx.Response:
+    def bill(self, payer: str, amount: int, name: str = "Makan siang", **extra: Any) -> httpx.Response:
         """Create a bill with its OTP."""
         code = self.otp("create_bill", payer=payer, amount=amount)
         return self.post(
@@ -108,13 +111,9 @@ class WalletClient:
 
     def signin(self, username: str, password: str = PASSWORD) -> Actor:
         """Sign in and return the actor."""
-        response = self.http.post(
-            "/api/auth/signin", json={"username": username, "password": password}
-        )
+        response = self.http.post("/api/auth/signin", json={"username": username, "password": password})
         assert response.status_code == 200, response.text
-        return Actor(
-            self.http, response.json()["username"], response.json()["accessToken"], self.otp_source
-        )
+        return Actor(self.http, response.json()["username"], response.json()["accessToken"], self.otp_source)
 
     def admin(self) -> Actor:
         """The admin created at start-up (signed in once per client)."""
