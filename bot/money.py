@@ -17,11 +17,12 @@ _MULTIPLIERS = {
     "miliar": 1_000_000_000,
     "milyar": 1_000_000_000,
 }
-_SHAPE = re.compile(r"^(?P<number>\d[\d.,]*)(?P<suffix>[a-z]*)$")
-_GROUPED = re.compile(r"^\d{1,3}(?P<sep>[.,])\d{3}(?:(?P=sep)\d{3})*$")
-_GROUPED_DECIMAL_ID = re.compile(r"^\d{1,3}(?:\.\d{3})*,\d+$")
-_GROUPED_DECIMAL_EN = re.compile(r"^\d{1,3}(?:,\d{3})*\.\d+$")
-_PLAIN_DECIMAL = re.compile(r"^\d+(?:[.,]\d+)?$")
+# re.ASCII: `\d` must not accept look-alike digits (fullwidth ５, Arabic-Indic ٥...)
+_SHAPE = re.compile(r"^(?P<number>\d[\d.,]*)(?P<suffix>[a-z]*)$", re.ASCII)
+_GROUPED = re.compile(r"^\d{1,3}(?P<sep>[.,])\d{3}(?:(?P=sep)\d{3})*$", re.ASCII)
+_GROUPED_DECIMAL_ID = re.compile(r"^\d{1,3}(?:\.\d{3})*,\d+$", re.ASCII)
+_GROUPED_DECIMAL_EN = re.compile(r"^\d{1,3}(?:,\d{3})*\.\d+$", re.ASCII)
+_PLAIN_DECIMAL = re.compile(r"^\d+(?:[.,]\d+)?$", re.ASCII)
 
 
 class AmountError(ValueError):

@@ -6,7 +6,7 @@ import re
 
 USERNAME = re.compile(r"^[a-z0-9_]{3,32}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-BILL_CODE = re.compile(r"^[A-Za-z0-9_-]{4,32}$")
+BILL_CODE = re.compile(r"^[A-Za-z0-9]{8,16}$")  # the backend's codes: 10 of an unambiguous alphabet
 MAX_NAME = 64
 MAX_DESCRIPTION = 140
 MIN_PASSWORD = 8
@@ -14,8 +14,9 @@ MIN_PASSWORD = 8
 
 def username(text: str) -> str | None:
     """`@Budi_1` → `budi_1`; None when it cannot be a username."""
-    candidate = text.strip().removeprefix("@").lower()
-    return candidate if USERNAME.match(candidate) else None
+    candidate = text.strip().removeprefix("@")
+    # check before lowercasing: "\u212a" (Kelvin sign) lowercases to an ASCII "k"
+    return candidate.lower() if USERNAME.match(candidate.lower()) and candidate.isascii() else None
 
 
 def name(text: str) -> str | None:
