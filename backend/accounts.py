@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
 from pymongo import ASCENDING
@@ -132,9 +133,11 @@ class Accounts:
     def ensure_admin(self) -> None:
         """Create the first admin from ADMIN_USERNAME/ADMIN_PASSWORD when it does not exist."""
         name, password = self.settings.admin_username, self.settings.admin_password
-        if not password:
+        if not password and self.settings.env == "production":
             logger.warning("ADMIN_PASSWORD is unset: no admin account is created")
             return
+        if not password:
+            password = self._generated_admin_password()
         if self.store.users.find_one({"_id": name.lower()}, {"_id": 1}) is not None:
             self.store.users.update_one({"_id": name.lower()}, {"$set": {"role": "admin"}})
             return
@@ -144,6 +147,17 @@ class Accounts:
         except UsernameTaken:  # another process created it first
             return
         logger.info("admin account %s created", name)
+
+
+    def _generated_admin_password(self) -> str:
+        """Development without ADMIN_PASSWORD: a random one, kept in DATA_DIR/admin_password."""
+        path = self.settings.data_dir / "admin_password"
+        if not path.exists():
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(12))
+            path.chmod(0o600)
+            logger.warning("ADMIN_PASSWORD is unset: the admin's password was generated into %s", path)
+        return path.read_text().strip()
 
 
 def private_view(user: Doc, currency: str) -> dict[str, Any]:
