@@ -35,7 +35,6 @@ class Settings(BaseSettings):
     otp_request_window_seconds: int = 600
     telegram_bot_token: str = ""
     telegram_api_url: str = "https://api.telegram.org"
-    telegram_bot_username: str = ""
     bot_api_secret: str = ""
     admin_username: str = "admin"
     admin_password: str = ""

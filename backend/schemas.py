@@ -34,13 +34,23 @@ def _clean_text(value: str) -> str:
     return _CONTROL.sub("", value).strip()
 
 
+def _clean_name(value: str) -> str:
+    """Free text that is still something once cleaned (min_length is checked before cleaning)."""
+    value = _clean_text(value)
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
 Username = Annotated[str, Field(max_length=32), AfterValidator(_username)]
 Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT, description="Whole units of the currency")]
 Text = Annotated[str, Field(max_length=200), AfterValidator(_clean_text)]
-Name = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_clean_text)]
+Name = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_clean_name)]
 Otp = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 BillCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{8,16}$")]
 Lang = Literal["id", "en"]
+# Telegram ids fit in 52 bits; anything past 64 makes the database driver raise (a 500).
+ChatId = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class ErrorBody(BaseModel):
@@ -270,14 +280,14 @@ class AdminUserList(BaseModel):
 class BotRegister(UserCreate):
     """Sign up from a Telegram chat and link that chat."""
 
-    chat_id: StrictInt
+    chat_id: ChatId
     lang: Lang = "id"
 
 
 class BotLink(Strict):
     """Log a Telegram chat in."""
 
-    chat_id: StrictInt
+    chat_id: ChatId
     username: Annotated[str, Field(max_length=64)]
     password: Annotated[str, Field(max_length=256)]
     lang: Lang = "id"

@@ -126,7 +126,7 @@ class Tokens:
         return doc
 
     def revoke_all_refresh(self, username: str) -> None:
-        """End every bot session of a user (password reset, account frozen...)."""
+        """End every bot session of a user (e.g. after a password change)."""
         self.store.tokens.delete_many({"kind": "refresh", "username": username})
 
     def purge_expired(self) -> int:

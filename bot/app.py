@@ -21,7 +21,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import bills, commands, history
+from bot import bills, commands, history, reminders
 from bot.client import BackendClient
 from bot.common import cancel, interrupt, lang_of
 from bot.concurrency import PerChatUpdateProcessor
@@ -34,7 +34,6 @@ from bot.keyboards import (
     HISTORY_PATTERN,
     LANG_PATTERN,
 )
-from bot.reminders import send_reminders
 from bot.texts import t
 
 logger = logging.getLogger(__name__)
@@ -97,9 +96,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     try:
-        await context.bot.send_message(
-            update.effective_chat.id, t(lang_of(update, context), "generic_error")
-        )
+        await context.bot.send_message(update.effective_chat.id, t(lang_of(update, context), "generic_error"))
     except TelegramError as exc:
         logger.warning("could not tell chat %s about an error: %s", update.effective_chat.id, exc)
 
@@ -114,13 +111,7 @@ async def on_startup(application: Application) -> None:
         await commands.set_menu(application)
     except TelegramError as exc:
         logger.warning("could not set the command menu: %s", exc)
-    assert application.job_queue is not None
-    application.job_queue.run_repeating(
-        send_reminders,
-        interval=settings.reminder_interval,
-        first=settings.reminder_first,
-        name="reminders",
-    )
+    reminders.schedule(application)
 
 
 async def on_shutdown(application: Application) -> None:

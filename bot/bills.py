@@ -7,7 +7,7 @@ from typing import Any
 from telegram import Update
 
 from backend.callback_data import BILL_CANCEL, BILL_DECLINE
-from bot.common import Context, backend, guarded, lang_of, require_session, say
+from bot.common import Context, answer, backend, edit, guarded, lang_of, require_session, say
 from bot.keyboards import bill_issuer_keyboard, bill_payer_keyboard
 from bot.money import format_amount
 from bot.texts import t
@@ -53,7 +53,7 @@ async def decline(update: Update, context: Context) -> None:
     """The Decline button: the payer refuses the bill."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    await query.answer()
+    await answer(update, context)
     bill = await backend(context).decline_bill(
         require_session(context), query.data.removeprefix(BILL_DECLINE)
     )
@@ -63,7 +63,7 @@ async def decline(update: Update, context: Context) -> None:
         code=bill["code"],
         amount=format_amount(bill["amount"]),
     )
-    await query.edit_message_text(text)
+    await edit(update, text)
 
 
 @guarded
@@ -71,14 +71,12 @@ async def cancel(update: Update, context: Context) -> None:
     """The Cancel button: the issuer withdraws an open bill."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    await query.answer()
-    bill = await backend(context).cancel_bill(
-        require_session(context), query.data.removeprefix(BILL_CANCEL)
-    )
+    await answer(update, context)
+    bill = await backend(context).cancel_bill(require_session(context), query.data.removeprefix(BILL_CANCEL))
     text = t(
         lang_of(update, context),
         "bill_cancelled",
         code=bill["code"],
         amount=format_amount(bill["amount"]),
     )
-    await query.edit_message_text(text)
+    await edit(update, text)

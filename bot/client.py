@@ -34,18 +34,18 @@ class BackendError(Exception):
         self.detail = detail
 
 
-class NotLoggedIn(BackendError):  # noqa: N818 (domain name, like the backend's)
+class NotLoggedIn(BackendError):
     """No session in this chat, or the backend refused its refresh token."""
 
     def __init__(self) -> None:
         super().__init__(401, "token_invalid", "not logged in")
 
 
-class BackendUnavailable(Exception):  # noqa: N818
+class BackendUnavailable(Exception):
     """The backend could not be reached or failed (5xx); nothing was changed."""
 
 
-class BackendUnsure(BackendUnavailable):  # noqa: N818
+class BackendUnsure(BackendUnavailable):
     """A money-moving request may have reached the backend, but no answer came back."""
 
 
@@ -65,9 +65,7 @@ class BackendClient:
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), timeout=timeout, transport=transport
-        )
+        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
         self._bot_headers = {"X-Bot-Secret": bot_secret}
 
     async def aclose(self) -> None:
@@ -99,9 +97,7 @@ class BackendClient:
             raise BackendError(response.status_code, str(code or "unknown"), str(detail or ""))
         return response.json() if response.content else None
 
-    async def _call(
-        self, method: str, path: str, *, idempotent: bool = False, **kwargs: Any
-    ) -> JSON:
+    async def _call(self, method: str, path: str, *, idempotent: bool = False, **kwargs: Any) -> JSON:
         """Send and decode. Only a money-moving (idempotent) request can end "unsure": it is
         retried once with the same Idempotency-Key, so the backend applies it at most once."""
         try:
@@ -201,16 +197,12 @@ class BackendClient:
     async def transfer(self, session: Session | None, key: str, **body: Any) -> JSON:
         """Move money (idempotent under `key`)."""
         headers = {"Idempotency-Key": key}
-        return await self._user(
-            session, "POST", "/api/transfer", json=body, headers=headers, idempotent=True
-        )
+        return await self._user(session, "POST", "/api/transfer", json=body, headers=headers, idempotent=True)
 
     async def create_bill(self, session: Session | None, key: str, **body: Any) -> JSON:
         """Issue a bill (idempotent under `key`)."""
         headers = {"Idempotency-Key": key}
-        return await self._user(
-            session, "POST", "/api/bill", json=body, headers=headers, idempotent=True
-        )
+        return await self._user(session, "POST", "/api/bill", json=body, headers=headers, idempotent=True)
 
     async def get_bill(self, session: Session | None, code: str) -> JSON:
         """One bill the user issued or must pay; BackendError bill_not_found."""
@@ -218,9 +210,7 @@ class BackendClient:
 
     async def bills_to_pay(self, session: Session) -> list[dict[str, Any]]:
         """Open bills the user must pay."""
-        return (await self._user(session, "GET", _path("api", "bill", session["username"])))[
-            "items"
-        ]
+        return (await self._user(session, "GET", _path("api", "bill", session["username"])))["items"]
 
     async def bills_issued(self, session: Session) -> list[dict[str, Any]]:
         """Bills the user issued, newest first."""

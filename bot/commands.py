@@ -10,10 +10,11 @@ from telegram.ext import Application
 from bot.client import BackendError, NotLoggedIn
 from bot.common import (
     Context,
+    answer,
     backend,
     chat_data,
+    edit,
     guarded,
-    lang_of,
     say,
     session_of,
 )
@@ -44,9 +45,7 @@ async def set_menu(application: Application) -> None:
     """setMyCommands: English by default, Indonesian for Indonesian-language clients."""
     for lang in LANGS:
         commands = [BotCommand(name, t(lang, f"cmd_{name}")) for name in MENU]
-        await application.bot.set_my_commands(
-            commands, language_code=None if lang == "en" else lang
-        )
+        await application.bot.set_my_commands(commands, language_code=None if lang == "en" else lang)
 
 
 @guarded
@@ -63,9 +62,7 @@ async def me(update: Update, context: Context) -> None:
     """/me: name, username and balance."""
     profile = await backend(context).me(session_of(context))
     balance = format_amount(profile["amount_credit"])
-    await say(
-        update, context, "me", name=profile["name"], username=profile["username"], balance=balance
-    )
+    await say(update, context, "me", name=profile["name"], username=profile["username"], balance=balance)
     if profile.get("frozen"):
         await say(update, context, "frozen")
 
@@ -101,10 +98,10 @@ async def lang_chosen(update: Update, context: Context) -> None:
     """A language button: remember it here and tell the backend (for its DMs)."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    await query.answer()
+    await answer(update, context)
     lang = query.data.removeprefix(LANG)
     chat_data(context)["lang"] = lang
-    await query.edit_message_text(t(lang, "lang_set"))
+    await edit(update, t(lang, "lang_set"))
     if session_of(context):
         try:
             await backend(context).set_lang(session_of(context), lang)
@@ -125,5 +122,4 @@ async def unknown(update: Update, context: Context) -> None:
 
 async def stale_button(update: Update, context: Context) -> None:
     """A button of a finished flow (or an unknown one)."""
-    assert update.callback_query is not None
-    await update.callback_query.answer(t(lang_of(update, context), "button_stale"))
+    await answer(update, context, "button_stale")

@@ -79,9 +79,7 @@ def new_token() -> str:
     return secrets.token_hex(6)
 
 
-async def say(
-    update: Update, context: Context, key: str, reply_markup: Any = None, **kw: Any
-) -> Message:
+async def say(update: Update, context: Context, key: str, reply_markup: Any = None, **kw: Any) -> Message:
     """Send text `key` to the update's chat in the chat's language."""
     assert update.effective_chat is not None
     markup = reply_markup if reply_markup is not None else ReplyKeyboardRemove()
@@ -90,13 +88,45 @@ async def say(
     )
 
 
-async def say_text(
-    update: Update, context: Context, text: str, reply_markup: Any = None
-) -> Message:
+async def say_text(update: Update, context: Context, text: str, reply_markup: Any = None) -> Message:
     """Send already-localized text to the update's chat."""
     assert update.effective_chat is not None
     markup = reply_markup if reply_markup is not None else ReplyKeyboardRemove()
     return await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+
+
+async def answer(update: Update, context: Context, key: str | None = None) -> None:
+    """Answer the button press (a toast with text `key`, if given). Telegram refuses a second
+    answer to one press, which it sends again when it redelivers an update: that is fine."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        await query.answer(t(lang_of(update, context), key) if key else None)
+    except BadRequest as exc:
+        logger.info("callback query %s not answered: %s", query.id, exc)
+
+
+async def edit(update: Update, text: str, reply_markup: Any = None) -> None:
+    """Replace the text (and buttons) of the message under the pressed button. A second tap
+    that changes nothing makes Telegram answer "message is not modified": that is fine."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        await query.edit_message_text(text, reply_markup=reply_markup)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+async def remove_buttons(update: Update) -> None:
+    """Take the buttons off the message under the pressed button (already gone is fine)."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
 
 
 async def try_to_delete(message: Message | None) -> None:
@@ -138,9 +168,7 @@ async def _explain(update: Update, context: Context, exc: Exception) -> None:
 def guarded(step: Step) -> Step:
     """Run a handler; on a backend failure explain it and END the flow so nothing stays stuck."""
 
-    name = getattr(step, "__name__", None) or getattr(
-        getattr(step, "func", None), "__name__", "step"
-    )
+    name = getattr(step, "__name__", None) or getattr(getattr(step, "func", None), "__name__", "step")
 
     @functools.wraps(step)
     async def wrapper(update: Update, context: Context) -> int | None:
@@ -150,9 +178,7 @@ def guarded(step: Step) -> Step:
             logger.info("%s stopped: %s", name, exc)
             await _explain(update, context, exc)
         except Forbidden:
-            logger.info(
-                "chat %s blocked the bot", update.effective_chat and update.effective_chat.id
-            )
+            logger.info("chat %s blocked the bot", update.effective_chat and update.effective_chat.id)
         except Exception as exc:  # a bug must not leave the chat stuck in a flow
             logger.error("%s failed", name, exc_info=exc)
             await _explain(update, context, exc)
@@ -171,7 +197,7 @@ async def interrupt(update: Update, context: Context) -> int:
 async def cancel(update: Update, context: Context) -> int:
     """/cancel (or the Cancel button): leave the flow; nothing was charged."""
     if update.callback_query:
-        await update.callback_query.answer()
-        await update.callback_query.edit_message_reply_markup(None)
+        await answer(update, context)
+        await remove_buttons(update)
     await say(update, context, "cancelled")
     return end_flow(context)

@@ -18,7 +18,8 @@ class BotSettings(BaseSettings):
     backend_url: str = "http://127.0.0.1:8000"
     backend_timeout: float = Field(default=10.0, gt=0)
     bot_api_secret: str = ""
-    reminder_interval: int = Field(default=86400, gt=0)
+    # the backend refuses to claim reminders for an interval outside 10 s – 30 days
+    reminder_interval: int = Field(default=86400, ge=10, le=30 * 86400)
     reminder_first: float = Field(default=10.0, ge=0)
     reminder_batch: int = Field(default=50, gt=0)
     data_dir: Path = Path("./data")
@@ -33,6 +34,11 @@ class BotSettings(BaseSettings):
         if self.webhook_url and not self.webhook_secret:
             raise ValueError("WEBHOOK_SECRET must be set when WEBHOOK_URL is set")
         return self
+
+    def missing(self) -> list[str]:
+        """Settings the bot cannot run without, still unset (checked by `python -m bot`)."""
+        required = {"TELEGRAM_BOT_TOKEN": self.telegram_bot_token, "BOT_API_SECRET": self.bot_api_secret}
+        return [name for name, value in required.items() if not value.strip()]
 
     @property
     def base_url(self) -> str:

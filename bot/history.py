@@ -11,7 +11,17 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot.common import Context, backend, chat_data, guarded, lang_of, require_session, say_text
+from bot.common import (
+    Context,
+    answer,
+    backend,
+    chat_data,
+    edit,
+    guarded,
+    lang_of,
+    require_session,
+    say_text,
+)
 from bot.keyboards import HISTORY, history_keyboard
 from bot.money import format_amount
 from bot.texts import t
@@ -32,9 +42,7 @@ def format_item(lang: str, item: dict[str, Any]) -> str:
     """One transaction: date · kind · signed amount, counterparty and description."""
     party = ""
     if item.get("counterparty"):
-        party = t(
-            lang, "party_to" if item["amount"] < 0 else "party_from", party=item["counterparty"]
-        )
+        party = t(lang, "party_to" if item["amount"] < 0 else "party_from", party=item["counterparty"])
     note = item.get("description") or item.get("bill_code")
     return t(
         lang,
@@ -43,13 +51,11 @@ def format_item(lang: str, item: dict[str, Any]) -> str:
         label=t(lang, f"kind_{item['kind']}"),
         amount=format_amount(item["amount"], signed=True),
         party=party,
-        description=f" · {note}" if note else "",
+        description=t(lang, "history_note", note=note) if note else "",
     )
 
 
-async def render_page(
-    context: Context, lang: str, page: int
-) -> tuple[str, InlineKeyboardMarkup | None]:
+async def render_page(context: Context, lang: str, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
     """Fetch page `page` (0 = newest) and render its text and buttons."""
     cursors: list[str | None] = chat_data(context).setdefault("history_cursors", [None])
     answer = await backend(context).history(require_session(context), PAGE_SIZE, cursors[page])
@@ -79,8 +85,8 @@ async def turn_page(update: Update, context: Context) -> None:
     page = int(query.data.removeprefix(HISTORY))
     cursors = chat_data(context).get("history_cursors") or [None]
     if page >= len(cursors):  # buttons of an older /history message
-        await query.answer(t(lang_of(update, context), "button_stale"))
+        await answer(update, context, "button_stale")
         return
-    await query.answer()
+    await answer(update, context)
     text, markup = await render_page(context, lang_of(update, context), page)
-    await query.edit_message_text(text, reply_markup=markup)
+    await edit(update, text, reply_markup=markup)

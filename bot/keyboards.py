@@ -23,7 +23,7 @@ from backend.callback_data import (
     bill_decline,
     bill_pay,
 )
-from bot.texts import LANGS, TEXTS, t
+from bot.texts import LANGS, LANGUAGE_NAMES, TEXTS, t
 
 CONFIRM = "cf:"  # + confirmation token: the summary's Confirm button
 CANCEL = "cx:"  # + confirmation token: the summary's Cancel button
@@ -44,8 +44,6 @@ SKIP_PATTERN = re.compile(
     "^(?:" + "|".join(re.escape(TEXTS[lang]["skip_button"]) for lang in LANGS) + ")$",
     re.IGNORECASE,
 )
-
-LANGUAGE_NAMES = {"id": "🇮🇩 Bahasa Indonesia", "en": "🇬🇧 English"}
 
 
 def confirm_keyboard(lang: str, token: str) -> InlineKeyboardMarkup:
@@ -82,21 +80,15 @@ def history_keyboard(lang: str, page: int, *, has_older: bool) -> InlineKeyboard
     """Older / Newer under a history page (None when there is only one page)."""
     row = []
     if page > 0:
-        row.append(
-            InlineKeyboardButton(t(lang, "newer_button"), callback_data=f"{HISTORY}{page - 1}")
-        )
+        row.append(InlineKeyboardButton(t(lang, "newer_button"), callback_data=f"{HISTORY}{page - 1}"))
     if has_older:
-        row.append(
-            InlineKeyboardButton(t(lang, "older_button"), callback_data=f"{HISTORY}{page + 1}")
-        )
+        row.append(InlineKeyboardButton(t(lang, "older_button"), callback_data=f"{HISTORY}{page + 1}"))
     return InlineKeyboardMarkup([row]) if row else None
 
 
 def lang_keyboard() -> InlineKeyboardMarkup:
     """One button per language."""
-    buttons = [
-        InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=LANG + code) for code in LANGS
-    ]
+    buttons = [InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=LANG + code) for code in LANGS]
     return InlineKeyboardMarkup([buttons])
 
 

@@ -1,8 +1,12 @@
-"""Bill reminders, every REMINDER_INTERVAL seconds.
+"""Bill reminders: each open bill's payer is reminded once every REMINDER_INTERVAL seconds.
 
 The backend picks the open bills that are due and marks them reminded in the same database
 operation, so each bill is reminded at most once per interval even across restarts and with
 two bot processes running. The bot only delivers what it was handed.
+
+The job asks far more often than once per interval: a bill falls due `interval` after it was
+created (or last reminded), not when the job happens to run, and a job running exactly once per
+interval would find it just short of due half the time and remind it one interval late.
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ import logging
 from typing import Any
 
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden
-from telegram.ext import ContextTypes
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import Application, ContextTypes
 
 from bot.client import BackendError, BackendUnavailable
 from bot.common import backend
@@ -23,10 +27,30 @@ from bot.texts import normalize_lang, t
 logger = logging.getLogger(__name__)
 
 MAX_BATCHES = 20  # per run; the rest waits for the next run
+CHECKS_PER_INTERVAL = 10
+MAX_CHECK_PERIOD = 300.0  # seconds: with a one-day interval, a reminder is at most 5 min late
+
+
+def check_period(interval: int) -> float:
+    """Seconds between two asks for due bills: a tenth of the interval, 1 s to 5 min."""
+    return min(max(interval / CHECKS_PER_INTERVAL, 1.0), MAX_CHECK_PERIOD)
+
+
+def schedule(application: Application) -> None:
+    """Start the reminder job (post_init)."""
+    settings = application.bot_data["settings"]
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        send_reminders,
+        interval=check_period(settings.reminder_interval),
+        first=settings.reminder_first,
+        name="reminders",
+    )
 
 
 async def remind(bot: Bot, bill: dict[str, Any]) -> bool:
-    """DM the payer one reminder with Pay / Decline; False if the chat is gone or blocked."""
+    """DM the payer one reminder with Pay / Decline; False (logged) if it could not be sent,
+    so that one chat never stops the reminders of the others."""
     lang = normalize_lang(bill.get("payer_lang"))
     text = t(lang, "reminder", **{**bill, "amount": format_amount(bill["amount"])})
     try:
@@ -40,7 +64,7 @@ async def remind(bot: Bot, bill: dict[str, Any]) -> bool:
             bill["payer_chat_id"],
         )
         return False
-    except BadRequest as exc:
+    except TelegramError as exc:  # chat not found, flood limit, network...
         logger.warning("reminder for bill %s not sent: %s", bill["code"], exc)
         return False
     return True

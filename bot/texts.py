@@ -11,6 +11,8 @@ from typing import Any
 
 LANGS = ("id", "en")
 DEFAULT_LANG = "en"
+# each language's name in itself, on the /lang buttons
+LANGUAGE_NAMES = {"id": "🇮🇩 Bahasa Indonesia", "en": "🇬🇧 English"}
 
 EN: dict[str, str] = {
     # commands (menu) -------------------------------------------------------
@@ -82,9 +84,7 @@ EN: dict[str, str] = {
     "email_invalid": "That does not look like an email address. Try again, or press Skip.",
     "register_contact": "Share your phone number with the button below (or press Skip).",
     "contact_not_yours": "Please share your own phone number with the button, or press Skip.",
-    "register_password": (
-        "Choose a password (8 characters or more). I will delete your message right away."
-    ),
+    "register_password": ("Choose a password (8 characters or more). I will delete your message right away."),
     "password_short": "The password needs 8 characters or more. Try another one.",
     "register_done": "Welcome, {name}! You are registered as @{username}. Balance: {balance}",
     "login_username": "Your username?",
@@ -142,8 +142,7 @@ EN: dict[str, str] = {
     "bill_to_pay_line": "{code} · {bill_name} · {amount} from {issuer_name} (@{issuer})",
     "bill_issued_line": "{code} · {bill_name} · {amount} → {payer_name} (@{payer}) · {status}",
     "reminder": (
-        'Reminder: bill {code} "{bill_name}" from {issuer_name} (@{issuer}) '
-        "for {amount} is still open."
+        'Reminder: bill {code} "{bill_name}" from {issuer_name} (@{issuer}) for {amount} is still open.'
     ),
     "status_open": "open",
     "status_paid": "paid",
@@ -161,6 +160,7 @@ EN: dict[str, str] = {
     "kind_reversal": "Reversal",
     "party_to": " → {party}",
     "party_from": " ← {party}",
+    "history_note": " · {note}",
     # language ----------------------------------------------------------------
     "lang_choose": "Choose your language:",
     "lang_set": "Language: English.",
@@ -258,9 +258,7 @@ ID: dict[str, str] = {
     "email_invalid": "Sepertinya itu bukan alamat email. Coba lagi, atau tekan Lewati.",
     "register_contact": "Bagikan nomor telepon Anda dengan tombol di bawah (atau tekan Lewati).",
     "contact_not_yours": "Bagikan nomor telepon Anda sendiri dengan tombol, atau tekan Lewati.",
-    "register_password": (
-        "Buat kata sandi (minimal 8 karakter). Pesan Anda akan langsung saya hapus."
-    ),
+    "register_password": ("Buat kata sandi (minimal 8 karakter). Pesan Anda akan langsung saya hapus."),
     "password_short": "Kata sandi minimal 8 karakter. Coba yang lain.",
     "register_done": "Selamat datang, {name}! Anda terdaftar sebagai @{username}. Saldo: {balance}",
     "login_username": "Username Anda?",
@@ -332,6 +330,7 @@ ID: dict[str, str] = {
     "kind_reversal": "Pembalikan",
     "party_to": " → {party}",
     "party_from": " ← {party}",
+    "history_note": " · {note}",
     "lang_choose": "Pilih bahasa Anda:",
     "lang_set": "Bahasa: Indonesia.",
     "error_validation_error": "Ada isian yang tidak valid. Periksa lalu coba lagi.",

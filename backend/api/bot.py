@@ -11,6 +11,7 @@ from backend.api.deps import WalletDep, require_bot
 from backend.api.responses import ANY, errors
 from backend.bills import public_bill
 from backend.db import Doc
+from backend.errors import NotAuthenticated
 from backend.schemas import (
     BotLink,
     BotRegister,
@@ -59,7 +60,8 @@ def link(form: BotLink, request: Request, wallet: WalletDep) -> dict[str, Any]:
 def refresh(form: RefreshRequest, wallet: WalletDep) -> dict[str, str]:
     """A new access token for a chat that is still logged in."""
     session = wallet.tokens.use_refresh(form.refresh_token)
-    wallet.accounts.get(session["username"])
+    if wallet.store.users.count_documents({"_id": session["username"]}, limit=1) == 0:
+        raise NotAuthenticated("this account no longer exists")
     return {
         "accessToken": wallet.tokens.issue_access(session["username"]),
         "username": session["username"],

@@ -84,9 +84,7 @@ async def got_amount(update: Update, context: Context) -> int:
     if amount is None:
         return AMOUNT
     flow(context)["amount"] = amount
-    await say(
-        update, context, "ask_description", reply_markup=skip_keyboard(lang_of(update, context))
-    )
+    await say(update, context, "ask_description", reply_markup=skip_keyboard(lang_of(update, context)))
     return DESCRIPTION
 
 

@@ -20,12 +20,15 @@ from bot.client import BackendError
 from bot.common import (
     Context,
     Step,
+    answer,
     backend,
+    edit,
     end_flow,
     flow,
     guarded,
     lang_of,
     new_token,
+    remove_buttons,
     require_session,
     say,
     say_text,
@@ -61,9 +64,7 @@ async def show_summary(update: Update, context: Context, spec: MoneyFlow, text: 
     return spec.confirm_state
 
 
-async def _amount_refused(
-    update: Update, context: Context, spec: MoneyFlow, exc: BackendError
-) -> int | None:
+async def _amount_refused(update: Update, context: Context, spec: MoneyFlow, exc: BackendError) -> int | None:
     """Go back to the amount step when the backend refuses the amount (limit, balance)."""
     if exc.code not in AMOUNT_CODES or spec.ask_amount is None:
         raise exc
@@ -77,11 +78,11 @@ async def on_confirm(update: Update, context: Context, spec: MoneyFlow) -> int |
     assert query is not None
     data = flow(context)
     if query.data != CONFIRM + str(data.get("token")):
-        await query.answer(t(lang_of(update, context), "button_stale"))
+        await answer(update, context, "button_stale")
         return None
-    await query.answer()
+    await answer(update, context)
     data["token"] = None  # a second press of this button is now "already confirmed"
-    await query.edit_message_text(t(lang_of(update, context), "confirmed", summary=data["summary"]))
+    await edit(update, t(lang_of(update, context), "confirmed", summary=data["summary"]))
     try:
         await backend(context).request_otp(require_session(context), **data["otp_body"])
     except BackendError as exc:
@@ -111,8 +112,7 @@ async def on_otp(update: Update, context: Context, spec: MoneyFlow) -> int | Non
 
 async def already_confirmed(update: Update, context: Context) -> None:
     """Confirm pressed again (or delivered twice): nothing more to do."""
-    assert update.callback_query is not None
-    await update.callback_query.answer(t(lang_of(update, context), "already_confirmed"))
+    await answer(update, context, "already_confirmed")
 
 
 async def on_cancel_button(update: Update, context: Context) -> int | None:
@@ -120,10 +120,10 @@ async def on_cancel_button(update: Update, context: Context) -> int | None:
     query = update.callback_query
     assert query is not None
     if query.data != CANCEL + str(flow(context).get("token")):
-        await query.answer(t(lang_of(update, context), "button_stale"))
+        await answer(update, context, "button_stale")
         return None
-    await query.answer()
-    await query.edit_message_reply_markup(None)
+    await answer(update, context)
+    await remove_buttons(update)
     await say(update, context, "cancelled")
     return end_flow(context)
 

@@ -15,6 +15,7 @@ from bot import validate
 from bot.client import BackendError
 from bot.common import (
     Context,
+    answer,
     backend,
     end_flow,
     flow,
@@ -23,6 +24,7 @@ from bot.common import (
     lang_of,
     require_session,
     say,
+    say_text,
 )
 from bot.conversations.confirm import MoneyFlow, confirmation_states, show_summary
 from bot.keyboards import BILL_PAY_PATTERN
@@ -64,7 +66,7 @@ async def from_button(update: Update, context: Context) -> int:
     """The Pay button under a bill notice, a reminder or /bills: show the bill."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    await query.answer()
+    await answer(update, context)
     _begin(context)
     return await show_bill(update, context, query.data.removeprefix(BILL_PAY))
 
@@ -97,29 +99,30 @@ async def show_bill(update: Update, context: Context, text: str) -> int:
     if bill is None:
         return CODE
     lang = lang_of(update, context)
-    session = require_session(context)
-    if bill["payer"] != session["username"]:
-        await say(update, context, "pay_not_yours")
-        return end_flow(context)
-    if bill["status"] != "open":
-        status = t(lang, f"status_{bill['status']}")
-        await say(update, context, "pay_not_open", code=bill["code"], status=status)
-        return end_flow(context)
-    me = await backend(context).me(session)
-    if me["amount_credit"] < bill["amount"]:
-        balance = format_amount(me["amount_credit"])
-        await say(
-            update,
-            context,
-            "pay_insufficient",
-            balance=balance,
-            amount=format_amount(bill["amount"]),
-        )
+    me = await backend(context).me(require_session(context))
+    refusal = _refusal(lang, bill, me)
+    if refusal is not None:
+        await say_text(update, context, refusal)
         return end_flow(context)
     data = flow(context)
     data.update(code=bill["code"], amount=bill["amount"], issuer_name=bill["issuer_name"])
     data["otp_body"] = {"action": "pay_bill", "bill_code": bill["code"], "amount": bill["amount"]}
     return await show_summary(update, context, SPEC, _summary(lang, bill, me["amount_credit"]))
+
+
+def _refusal(lang: str, bill: dict[str, Any], me: dict[str, Any]) -> str | None:
+    """Why this user cannot pay this bill now, in words; None when they can."""
+    if bill["payer"] != me["username"]:
+        return t(lang, "pay_not_yours")
+    if bill["status"] != "open":
+        status = t(lang, f"status_{bill['status']}")
+        return t(lang, "pay_not_open", code=bill["code"], status=status)
+    if me.get("frozen"):
+        return t(lang, "frozen")
+    if me["amount_credit"] < bill["amount"]:
+        balance, amount = format_amount(me["amount_credit"]), format_amount(bill["amount"])
+        return t(lang, "pay_insufficient", balance=balance, amount=amount)
+    return None
 
 
 def _summary(lang: str, bill: dict[str, Any], balance: int) -> str:
@@ -160,7 +163,7 @@ async def pay_pressed_again(update: Update, context: Context) -> int | None:
     assert query is not None and query.data is not None
     if query.data.removeprefix(BILL_PAY) != flow(context).get("code"):
         return await interrupt(update, context)
-    await query.answer(t(lang_of(update, context), "pay_in_progress"))
+    await answer(update, context, "pay_in_progress")
     return None
 
 

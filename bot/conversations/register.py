@@ -66,9 +66,7 @@ async def got_name(update: Update, context: Context) -> int:
         await say(update, context, "name_invalid")
         return NAME
     flow(context)["full_name"] = full_name
-    await say(
-        update, context, "register_email", reply_markup=skip_keyboard(lang_of(update, context))
-    )
+    await say(update, context, "register_email", reply_markup=skip_keyboard(lang_of(update, context)))
     return EMAIL
 
 
@@ -80,14 +78,10 @@ async def got_email(update: Update, context: Context) -> int:
     skipped = text == "/skip" or SKIP_PATTERN.match(text)
     email = None if skipped else validate.email(text)
     if email is None and not skipped:
-        await say(
-            update, context, "email_invalid", reply_markup=skip_keyboard(lang_of(update, context))
-        )
+        await say(update, context, "email_invalid", reply_markup=skip_keyboard(lang_of(update, context)))
         return EMAIL
     flow(context)["email"] = email
-    await say(
-        update, context, "register_contact", reply_markup=contact_keyboard(lang_of(update, context))
-    )
+    await say(update, context, "register_contact", reply_markup=contact_keyboard(lang_of(update, context)))
     return CONTACT
 
 
@@ -107,6 +101,12 @@ async def got_contact(update: Update, context: Context) -> int:
     flow(context)["contact"] = contact.phone_number if contact else None
     await say(update, context, "register_password")
     return PASSWORD
+
+
+async def ask_contact_again(update: Update, context: Context) -> int:
+    """A number typed instead of shared: only the button proves it is the user's own."""
+    await say(update, context, "register_contact", reply_markup=contact_keyboard(lang_of(update, context)))
+    return CONTACT
 
 
 @guarded
@@ -156,6 +156,7 @@ STATES: dict[object, list[BaseHandler]] = {
         MessageHandler(filters.CONTACT, got_contact),
         MessageHandler(SKIP, got_contact),
         CommandHandler("skip", got_contact),
+        MessageHandler(TEXT, ask_contact_again),
     ],
     PASSWORD: [MessageHandler(TEXT, got_password)],
 }

@@ -7,7 +7,7 @@ from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot import validate
 from bot.client import BackendError
-from bot.common import Context, backend, end_flow, flow, guarded, lang_of, require_session, say
+from bot.common import END, Context, backend, end_flow, flow, guarded, lang_of, require_session, say
 from bot.conversations.amount import read_amount
 from bot.conversations.confirm import MoneyFlow, confirmation_states, show_summary
 from bot.keyboards import SKIP_PATTERN, skip_keyboard
@@ -20,9 +20,12 @@ TEXT = filters.TEXT & ~filters.COMMAND
 
 @guarded
 async def start(update: Update, context: Context) -> int:
-    """/transfer: ask who gets the money."""
-    require_session(context)
+    """/transfer: a frozen account is told at once; anyone else is asked who gets the money."""
+    me = await backend(context).me(require_session(context))
     end_flow(context)
+    if me.get("frozen"):
+        await say(update, context, "frozen")
+        return END
     flow(context)["name"] = "transfer"
     await say(update, context, "transfer_recipient")
     return RECIPIENT
@@ -67,14 +70,10 @@ async def got_amount(update: Update, context: Context) -> int:
         return AMOUNT
     me = await backend(context).me(require_session(context))
     if amount > me["amount_credit"]:
-        await say(
-            update, context, "amount_over_balance", balance=format_amount(me["amount_credit"])
-        )
+        await say(update, context, "amount_over_balance", balance=format_amount(me["amount_credit"]))
         return AMOUNT
     flow(context)["amount"] = amount
-    await say(
-        update, context, "ask_description", reply_markup=skip_keyboard(lang_of(update, context))
-    )
+    await say(update, context, "ask_description", reply_markup=skip_keyboard(lang_of(update, context)))
     return DESCRIPTION
 
 

@@ -1,14 +1,16 @@
 """Fixtures for the bot: the fake Telegram server, and the real Application polling it.
 
 `bot_backend` is the backend the bot talks to: the `live_backend` fixture when tests/conftest.py
-provides one (it must send its Telegram DMs to `telegram.url` with `telegram.token`), else a
-real backend process started here with OTP_DELIVERY=telegram pointed at the fake server; the
-end-to-end tests are skipped if neither can run.
+provides one (it must send its Telegram DMs to `telegram.url` with `telegram.token`), else one
+real backend process for the session, started here with OTP_DELIVERY=telegram pointed at the
+fake server. Tests that kill, stop or reconfigure a backend start their own (`backend_factory`).
+The end-to-end tests are skipped if no backend can run.
 """
 
 from __future__ import annotations
 
 import itertools
+import signal
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.config import BotSettings
+from tests.bot.scenario import deposit, register, unique
 from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram
 
 BOT_SECRET = "bot-secret-for-tests"
@@ -46,10 +49,15 @@ def new_chat(telegram: FakeTelegram) -> Any:
 
 
 class BotRunner:
-    """Start / stop / restart the real Application against the fake server, like run_polling."""
+    """Start / stop / restart the real Application against the fake server, like run_polling.
 
-    def __init__(self, settings: BotSettings) -> None:
+    With `poll=False` the Application runs (jobs, handlers) but fetches no updates: a second
+    process of the same bot, which Telegram would refuse a second long poll (409 Conflict).
+    """
+
+    def __init__(self, settings: BotSettings, *, poll: bool = True) -> None:
         self.settings = settings
+        self.poll = poll
         self.app: Application | None = None
 
     async def start(self) -> Application:
@@ -59,7 +67,8 @@ class BotRunner:
         await app.post_init(app)
         await app.start()
         assert app.updater is not None
-        await app.updater.start_polling(timeout=1, poll_interval=0)
+        if self.poll:
+            await app.updater.start_polling(timeout=1, poll_interval=0)
         self.app = app
         return app
 
@@ -68,7 +77,8 @@ class BotRunner:
         if app is None:
             return
         assert app.updater is not None
-        await app.updater.stop()
+        if app.updater.running:
+            await app.updater.stop()
         await app.stop()
         await app.shutdown()
         if app.post_shutdown:
@@ -79,9 +89,7 @@ class BotRunner:
         return await self.start()
 
 
-def bot_settings(
-    telegram: FakeTelegram, backend_url: str, data_dir: Path, **overrides: Any
-) -> BotSettings:
+def bot_settings(telegram: FakeTelegram, backend_url: str, data_dir: Path, **overrides: Any) -> BotSettings:
     """Settings of a bot under test (no .env file read)."""
     values: dict[str, Any] = {
         "telegram_bot_token": telegram.token,
@@ -99,11 +107,15 @@ def bot_settings(
 
 @pytest.fixture
 async def bot_factory(telegram: FakeTelegram, tmp_path: Path) -> AsyncIterator[Any]:
-    """make(backend_url, **settings) → a started BotRunner; all are stopped at the end."""
+    """make(backend_url, poll=True, data_dir=None, **settings) → a started BotRunner; all are
+    stopped at the end. Runners share one data directory (persistence file) unless told."""
     runners: list[BotRunner] = []
 
-    async def make(backend_url: str, **overrides: Any) -> BotRunner:
-        runner = BotRunner(bot_settings(telegram, backend_url, tmp_path / "bot", **overrides))
+    async def make(
+        backend_url: str, *, poll: bool = True, data_dir: Path | None = None, **overrides: Any
+    ) -> BotRunner:
+        settings = bot_settings(telegram, backend_url, data_dir or tmp_path / "bot", **overrides)
+        runner = BotRunner(settings, poll=poll)
         await runner.start()
         runners.append(runner)
         return runner
@@ -122,37 +134,75 @@ class BackendHandle:
     process: Any = None  # a tests.support.backend_process.BackendProcess when started here
 
 
-@pytest.fixture
-def bot_backend(
-    request: pytest.FixtureRequest, telegram: FakeTelegram, tmp_path: Path
-) -> Iterator[BackendHandle]:
-    """The real backend, delivering OTPs and notices through the fake Telegram server."""
-    try:
-        live = request.getfixturevalue("live_backend")
-    except pytest.FixtureLookupError:
-        live = None
-    if live is not None:
-        yield BackendHandle(live.url, live.bot_secret, live)
-        return
+def start_backend(telegram: FakeTelegram, data_dir: Path, **env: str) -> Any:
+    """A started backend process (BackendProcess) on `data_dir`, delivering OTPs and notices
+    through the fake Telegram server; the test is skipped if the backend cannot start."""
     try:
         from tests.support.backend_process import BackendProcess
     except ImportError as exc:  # pragma: no cover - the backend's test support is not there
         pytest.skip(f"no backend test support: {exc}")
     process = BackendProcess(
-        tmp_path / "backend",
+        data_dir,
         OTP_DELIVERY="telegram",
         TELEGRAM_API_URL=telegram.url,
         TELEGRAM_BOT_TOKEN=telegram.token,
         TELEGRAM_BOT_USERNAME=BOT_USERNAME,
         BOT_API_SECRET=BOT_SECRET,
+        **env,
     )
     try:
         process.start()
     except RuntimeError as exc:
         process.stop()
         pytest.skip(f"the backend does not start yet: {str(exc)[-500:]}")
-    yield BackendHandle(process.url, BOT_SECRET, process)
+    return process
+
+
+def stop_backend(process: Any) -> None:
+    """Stop a backend process, even one a test left stopped (SIGSTOP)."""
+    if process.process is not None:
+        process.process.send_signal(signal.SIGCONT)
     process.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_backend(
+    telegram: FakeTelegram, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BackendHandle]:
+    """One backend process for every test that neither stops, slows nor reconfigures it. Each
+    test makes its own users, so tests do not see each other's accounts."""
+    process = start_backend(telegram, tmp_path_factory.mktemp("shared_backend"))
+    yield BackendHandle(process.url, BOT_SECRET, process)
+    stop_backend(process)
+
+
+@pytest.fixture
+def backend_factory(telegram: FakeTelegram, tmp_path: Path) -> Iterator[Any]:
+    """make(**env) → a backend process of this test only (BackendHandle), with these environment
+    overrides; for tests that kill, stop or reconfigure it. Stopped at the end."""
+    processes: list[Any] = []
+
+    def make(**env: str) -> BackendHandle:
+        process = start_backend(telegram, tmp_path / f"backend{len(processes)}", **env)
+        processes.append(process)
+        return BackendHandle(process.url, BOT_SECRET, process)
+
+    yield make
+    for process in processes:
+        stop_backend(process)
+
+
+@pytest.fixture
+def bot_backend(request: pytest.FixtureRequest) -> BackendHandle:
+    """The real backend, delivering OTPs and notices through the fake Telegram server: the
+    `live_backend` fixture when one is provided, else the session's shared backend process."""
+    try:
+        live = request.getfixturevalue("live_backend")
+    except pytest.FixtureLookupError:
+        live = None
+    if live is not None:
+        return BackendHandle(live.url, live.bot_secret, live)
+    return request.getfixturevalue("shared_backend")  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -161,3 +211,23 @@ def closed_port_url() -> str:
     from tests.support.backend_process import free_port
 
     return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture
+async def two_users(
+    telegram: FakeTelegram, bot_backend: BackendHandle, bot_factory: Any, new_chat: Any
+) -> dict[str, Any]:
+    """A running bot and two registered users, alice (Rp500.000) and bob (Rp0)."""
+    runner = await bot_factory(bot_backend.url, bot_api_secret=bot_backend.bot_secret)
+    alice, bob = new_chat("Alice"), new_chat("Bob")
+    names = {"alice": unique("alice"), "bob": unique("bob")}
+    await register(telegram, alice, names["alice"], "Alice Wijaya")
+    await register(telegram, bob, names["bob"], "Bob Santoso")
+    deposit(bot_backend, names["alice"], 500_000)
+    return {
+        "runner": runner,
+        "backend": bot_backend,
+        "alice": alice,
+        "bob": bob,
+        **{f"{k}_name": v for k, v in names.items()},
+    }

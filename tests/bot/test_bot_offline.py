@@ -181,8 +181,6 @@ async def test_lang_switch(
     telegram.send_text(chat, "/lang")
     choose = await telegram.next_message(chat)
     telegram.press(chat, choose.data_of("Indonesia"))
-    await telegram.wait_until(
-        lambda: any("Bahasa: Indonesia" in s.body for s in telegram.sent(chat))
-    )
+    await telegram.wait_until(lambda: any("Bahasa: Indonesia" in s.body for s in telegram.sent(chat)))
     telegram.send_text(chat, "/cancel")
     assert "Tidak ada" in (await telegram.wait_for(chat, "Tidak ada")).body

@@ -3,96 +3,18 @@ DMs OTPs and notices through the same fake server. Skipped when the backend cann
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
-import httpx
-import pytest
-
-from tests.bot.conftest import BackendHandle
+from tests.bot.scenario import (
+    balance_of,
+    confirm_and_type_otp,
+    issue_bill,
+)
 from tests.fakes.telegram_api import FakeTelegram
 
-PASSWORD = "rahasia-123"
 
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:8]}"
-
-
-def deposit(backend: BackendHandle, username: str, amount: int) -> None:
-    """Admin deposit through the backend's REST API."""
-    with httpx.Client(base_url=backend.url, timeout=10) as http:
-        token = getattr(backend.process, "admin_token", None)
-        if token is None:
-            signin = http.post(
-                "/api/auth/signin", json={"username": "admin", "password": "admin-pass-123"}
-            )
-            assert signin.status_code == 200, signin.text
-            token = signin.json()["accessToken"]
-        response = http.post(
-            f"/api/admin/users/{username}/deposit",
-            json={"amount": amount, "reference": "e2e top-up"},
-            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())},
-        )
-        assert response.status_code == 201, response.text
-
-
-async def register(telegram: FakeTelegram, chat: int, username: str, name: str) -> None:
-    """/register through the bot, skipping email and phone."""
-    telegram.send_text(chat, "/register")
-    await telegram.wait_for(chat, "username")
-    telegram.send_text(chat, username)
-    await telegram.wait_for(chat, "name")
-    telegram.send_text(chat, name)
-    await telegram.wait_for(chat, "email")
-    telegram.send_text(chat, "Skip")
-    await telegram.wait_for(chat, "phone")
-    telegram.send_text(chat, "/skip")
-    await telegram.wait_for(chat, "password")
-    password_id = telegram.send_text(chat, PASSWORD)
-    await telegram.wait_for(chat, f"@{username}")
-    assert password_id in telegram.deleted(chat)
-
-
-async def balance_of(telegram: FakeTelegram, chat: int) -> str:
-    telegram.send_text(chat, "/me")
-    return (await telegram.wait_for(chat, "Balance")).body.split("Balance: ")[1]
-
-
-@pytest.fixture
-async def two_users(
-    telegram: FakeTelegram, bot_backend: BackendHandle, bot_factory: Any, new_chat: Any
-) -> dict[str, Any]:
-    """A running bot and two registered users, alice (Rp500.000) and bob (Rp0)."""
-    runner = await bot_factory(bot_backend.url, bot_api_secret=bot_backend.bot_secret)
-    alice, bob = new_chat("Alice"), new_chat("Bob")
-    names = {"alice": unique("alice"), "bob": unique("bob")}
-    await register(telegram, alice, names["alice"], "Alice Wijaya")
-    await register(telegram, bob, names["bob"], "Bob Santoso")
-    deposit(bot_backend, names["alice"], 500_000)
-    return {
-        "runner": runner,
-        "alice": alice,
-        "bob": bob,
-        **{f"{k}_name": v for k, v in names.items()},
-    }
-
-
-async def confirm_and_type_otp(telegram: FakeTelegram, chat: int, *, presses: int = 1) -> int:
-    """Press Confirm under the newest summary, read the OTP DM, type it. → OTP message id"""
-    summary = await telegram.wait_for(
-        chat, lambda s: any(d.startswith("cf:") for _, d in s.buttons)
-    )
-    for _ in range(presses):
-        telegram.press(chat, summary.data_of("Confirm"), message_id=summary.message_id)
-    code = await telegram.read_otp(chat)
-    return telegram.send_text(chat, code)
-
-
-async def test_transfer_with_the_otp_from_the_dm(
-    telegram: FakeTelegram, two_users: dict[str, Any]
-) -> None:
+async def test_transfer_with_the_otp_from_the_dm(telegram: FakeTelegram, two_users: dict[str, Any]) -> None:
     alice, bob = two_users["alice"], two_users["bob"]
     telegram.send_text(alice, "/transfer")
     await telegram.wait_for(alice, "Who")
@@ -133,13 +55,9 @@ async def test_bill_paid_with_the_pay_button_once_despite_double_presses(
     assert "?start=pay_" in created.body
     qr = await telegram.wait_for(bob, lambda s: s.method == "sendPhoto")
     assert qr.photo is not None and qr.photo.startswith(b"\x89PNG")
-    notice = await telegram.wait_for(
-        alice, lambda s: any(d.startswith("bill:pay:") for _, d in s.buttons)
-    )
+    notice = await telegram.wait_for(alice, lambda s: any(d.startswith("bill:pay:") for _, d in s.buttons))
     pay = (
-        notice.data_of("Pay")
-        if any("Pay" in label for label, _ in notice.buttons)
-        else notice.buttons[0][1]
+        notice.data_of("Pay") if any("Pay" in label for label, _ in notice.buttons) else notice.buttons[0][1]
     )
     telegram.press(alice, pay, message_id=notice.message_id)
     telegram.press(alice, pay, message_id=notice.message_id)  # pressed twice
@@ -170,9 +88,7 @@ async def test_five_wrong_otps_lock(telegram: FakeTelegram, two_users: dict[str,
     telegram.send_text(alice, "10000")
     await telegram.wait_for(alice, "description")
     telegram.send_text(alice, "/skip")
-    summary = await telegram.wait_for(
-        alice, lambda s: any(d.startswith("cf:") for _, d in s.buttons)
-    )
+    summary = await telegram.wait_for(alice, lambda s: any(d.startswith("cf:") for _, d in s.buttons))
     telegram.press(alice, summary.data_of("Confirm"))
     real = await telegram.read_otp(alice)
     await telegram.wait_for(alice, "Type it here")
@@ -188,22 +104,6 @@ async def test_five_wrong_otps_lock(telegram: FakeTelegram, two_users: dict[str,
     telegram.send_text(alice, real)  # the flow is over: the right code no longer pays
     await telegram.wait_for(alice, "/help")
     assert await balance_of(telegram, alice) == "Rp500.000"
-
-
-async def issue_bill(telegram: FakeTelegram, issuer: int, payer_name: str, amount: str) -> str:
-    """/bill through the bot; → the bill code."""
-    telegram.send_text(issuer, "/bill")
-    await telegram.wait_for(issuer, "What is the bill for")
-    telegram.send_text(issuer, "Patungan")
-    await telegram.wait_for(issuer, "Who should pay")
-    telegram.send_text(issuer, payer_name)
-    await telegram.wait_for(issuer, "How much")
-    telegram.send_text(issuer, amount)
-    await telegram.wait_for(issuer, "description")
-    telegram.send_text(issuer, "/skip")
-    await confirm_and_type_otp(telegram, issuer)
-    created = await telegram.wait_for(issuer, "created")
-    return created.body.split("?start=pay_")[1].split()[0]
 
 
 async def test_pay_by_code_and_by_deep_link_decline_and_cancel(
@@ -261,33 +161,8 @@ async def test_history_pages(telegram: FakeTelegram, two_users: dict[str, Any]) 
     telegram.press(alice, page.data_of("Older"), message_id=page.message_id)
     await telegram.wait_until(
         lambda: (
-            "page 2" in telegram.sent(alice)[-1].body
-            or any("page 2" in s.body for s in telegram.sent(alice))
+            "page 2" in telegram.sent(alice)[-1].body or any("page 2" in s.body for s in telegram.sent(alice))
         )
     )
     older = next(s for s in telegram.sent(alice) if s.message_id == page.message_id)
     assert "Deposit · +Rp500.000" in older.body
-
-
-@pytest.mark.slow
-async def test_reminders_once_per_interval_across_a_restart(
-    telegram: FakeTelegram, bot_backend: BackendHandle, bot_factory: Any, new_chat: Any
-) -> None:
-    interval = 10  # the backend's minimum
-    runner = await bot_factory(bot_backend.url, reminder_interval=interval, reminder_first=0.1)
-    alice, bob = new_chat("Alice"), new_chat("Bob")
-    alice_name, bob_name = unique("alice"), unique("bob")
-    await register(telegram, alice, alice_name, "Alice")
-    await register(telegram, bob, bob_name, "Bob")
-    code = await issue_bill(telegram, bob, alice_name, "15rb")
-
-    def reminders() -> list[Any]:
-        return [s for s in telegram.sent(alice) if s.body.startswith("Reminder") and code in s.body]
-
-    await asyncio.sleep(interval + 0.5)  # the bill is now due; restarting runs the job at once
-    await runner.restart()
-    await telegram.wait_until(lambda: len(reminders()) == 1, timeout=5)
-    assert reminders()[0].data_of("Pay") == f"bill:pay:{code}"
-    await runner.restart()  # a second process / a restart must not remind again this interval
-    await asyncio.sleep(1.5)
-    assert len(reminders()) == 1

@@ -95,8 +95,6 @@ def test_signed_format_marks_money_in_and_out() -> None:
     assert format_amount(0, signed=True) == "Rp0"
 
 
-@pytest.mark.parametrize(
-    "amount", [1, 7, 999, 1_000, 12_345, 50_000, 1_234_567, 10**9 + 1, MAX_AMOUNT]
-)
+@pytest.mark.parametrize("amount", [1, 7, 999, 1_000, 12_345, 50_000, 1_234_567, 10**9 + 1, MAX_AMOUNT])
 def test_what_is_shown_reads_back(amount: int) -> None:
     assert parse_amount(format_amount(amount)) == amount

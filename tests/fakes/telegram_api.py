@@ -6,12 +6,17 @@ OTP DMs and notices, which go to the same `{url}/bot{token}/sendMessage`).
     server.send_text(chat_id, "/start")                # a user types
     sent = await server.next_message(chat_id)          # the bot's next message to that chat
     server.press(chat_id, sent.data_of("Confirm"))     # the user presses an inline button
+    server.press(chat_id, data, copies=2)              # Telegram delivers that update twice
     server.block(chat_id)                              # sendMessage → 403 Forbidden from now on
+    print(server.transcript(chat_id))                  # the chat as its user saw it
 
 Implements what PTB 22 calls: getMe, getUpdates (long polling, offset semantics), setWebhook,
 deleteWebhook, getWebhookInfo, setMyCommands, sendMessage, sendPhoto (multipart), editMessageText,
 editMessageReplyMarkup, deleteMessage, answerCallbackQuery, close/logOut. Any other method is
 logged, recorded in `unknown_methods`, and answered `ok: true`.
+
+Like the real server it refuses (400) a second answer to one callback query ("query is too old
+... or query ID is invalid") and an edit that changes nothing ("message is not modified").
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "user_id"}
 OTP = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 
 
-class TelegramFakeTimeout(AssertionError):  # noqa: N818 (reads better in a failure)
+class TelegramFakeTimeout(AssertionError):
     """A wait helper gave up: the bot did not do what the test expected in time."""
 
 
@@ -110,6 +115,7 @@ class Chat:
     sent: list[Sent] = field(default_factory=list)
     deleted: list[int] = field(default_factory=list)
     read: int = 0  # index in `sent` of the next message next_message() returns
+    log: list[tuple[str, str]] = field(default_factory=list)  # (who, what), in order: transcript()
     message_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
 
@@ -121,6 +127,7 @@ class FakeTelegram:
         self.chats: dict[int, Chat] = {}
         self.commands: dict[str, Any] = {}
         self.answered: list[dict[str, Any]] = []
+        self.refused_answers: list[dict[str, Any]] = []  # second answers to one callback query
         self.unknown_methods: list[str] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._updates: dict[str, list[dict[str, Any]]] = {}
@@ -148,9 +155,7 @@ class FakeTelegram:
             self.asgi_app(), log_level="warning", lifespan="off", timeout_graceful_shutdown=2
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
@@ -171,9 +176,7 @@ class FakeTelegram:
 
     def asgi_app(self) -> Starlette:
         """The Starlette app: every Bot API method under /bot<token>/<method>."""
-        return Starlette(
-            routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])]
-        )
+        return Starlette(routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])])
 
     # -- chats ------------------------------------------------------------------------------------
     def chat(self, chat_id: int, first_name: str = "Tester", language_code: str = "en") -> Chat:
@@ -210,13 +213,12 @@ class FakeTelegram:
         }
 
     # -- what users do ----------------------------------------------------------------------------
-    def _push(self, payload: dict[str, Any], token: str | None) -> int:
-        """Queue an update for the bot with `token`; return its update_id."""
+    def _push(self, payload: dict[str, Any], token: str | None, copies: int = 1) -> int:
+        """Queue an update (`copies` times, same update_id) for the bot with `token`. → update_id"""
         with self._cond:
             update_id = next(self._update_ids)
-            self._updates.setdefault(token or self.token, []).append(
-                {"update_id": update_id, **payload}
-            )
+            queue = self._updates.setdefault(token or self.token, [])
+            queue.extend({"update_id": update_id, **payload} for _ in range(copies))
             self._cond.notify_all()
             return update_id
 
@@ -240,6 +242,7 @@ class FakeTelegram:
             command = text.split()[0]
             extra["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         message = self._user_message(chat_id, extra)
+        self._note(chat_id, "You", text)
         self._push({"message": message}, token)
         return int(message["message_id"])
 
@@ -254,14 +257,22 @@ class FakeTelegram:
             "user_id": chat_id if user_id is None else user_id,
         }
         message = self._user_message(chat_id, {"contact": contact})
+        self._note(chat_id, "You", f"(shares the contact {phone})")
         self._push({"message": message}, token)
         return int(message["message_id"])
 
     def press(
-        self, chat_id: int, data: str, *, message_id: int | None = None, token: str | None = None
+        self,
+        chat_id: int,
+        data: str,
+        *,
+        message_id: int | None = None,
+        token: str | None = None,
+        copies: int = 1,
     ) -> str:
         """The user presses an inline button with callback `data` (on the newest message that has
-        it, unless `message_id` says which). → callback query id"""
+        it, unless `message_id` says which). With `copies` > 1 Telegram delivers that very update
+        (same update_id, same callback query id) that many times. → callback query id"""
         chat = self.chat(chat_id)
         with self._cond:
             if message_id is None:
@@ -275,6 +286,9 @@ class FakeTelegram:
                     "chat": self._chat_json(chat),
                 }
             query_id = str(next(self._query_ids))
+            labels = [label for s in chat.sent for label, d in s.buttons if d == data]
+            twice = f" — Telegram delivers it {copies} times" if copies > 1 else ""
+            chat.log.append(("You", f"(presses {labels[-1] if labels else data}){twice}"))
         payload = {
             "callback_query": {
                 "id": query_id,
@@ -284,7 +298,7 @@ class FakeTelegram:
                 "data": data,
             }
         }
-        self._push(payload, token)
+        self._push(payload, token, copies=copies)
         return query_id
 
     def redeliver_last(self, *, token: str | None = None) -> int:
@@ -294,9 +308,24 @@ class FakeTelegram:
             if not queue:
                 raise AssertionError("no update to redeliver (already confirmed by the bot)")
             last = {k: v for k, v in queue[-1].items() if k != "update_id"}
+            message = last.get("message") or last.get("callback_query", {}).get("message") or {}
+            if "chat" in message:
+                self.chat(message["chat"]["id"]).log.append(("Telegram", "(delivers that again)"))
         return self._push(last, token)
 
+    def _note(self, chat_id: int, who: str, what: str) -> None:
+        """Add a line to the chat's transcript."""
+        chat = self.chat(chat_id)
+        with self._cond:
+            chat.log.append((who, what))
+
     # -- what tests read --------------------------------------------------------------------------
+    def transcript(self, chat_id: int) -> str:
+        """The chat as its user saw it, in order: what they typed and pressed, what came back."""
+        with self._cond:
+            lines = list(self.chat(chat_id).log)
+        return "\n".join(f"{who}: {what}".replace("\n", "\n" + " " * (len(who) + 2)) for who, what in lines)
+
     def sent(self, chat_id: int) -> list[Sent]:
         """Everything sent to the chat so far."""
         with self._cond:
@@ -325,9 +354,8 @@ class FakeTelegram:
                     if _matches(candidate, predicate):
                         return candidate
             if time.monotonic() > deadline:
-                bodies = [s.body for s in self.sent(chat_id)]
                 raise TelegramFakeTimeout(
-                    f"chat {chat_id}: nothing matching {predicate!r}; all: {bodies}"
+                    f"chat {chat_id}: nothing matching {predicate!r} in:\n{self.transcript(chat_id)}"
                 )
             await asyncio.sleep(0.01)
 
@@ -363,9 +391,7 @@ class FakeTelegram:
         token, method = request.path_params["token"], request.path_params["method"]
         params = await _read_params(request)
         with self._cond:
-            self.calls.append(
-                (method, {k: v for k, v in params.items() if not isinstance(v, bytes)})
-            )
+            self.calls.append((method, {k: v for k, v in params.items() if not isinstance(v, bytes)}))
         handler = getattr(self, f"_api_{method.lower()}", None)
         if handler is None:
             logger.warning("fake Telegram: unknown method %s %s", method, params)
@@ -382,9 +408,7 @@ class FakeTelegram:
         updates = await anyio.to_thread.run_sync(self._wait_updates, token, offset, limit, timeout)
         return _ok(updates)
 
-    def _wait_updates(
-        self, token: str, offset: int, limit: int, timeout: float
-    ) -> list[dict[str, Any]]:
+    def _wait_updates(self, token: str, offset: int, limit: int, timeout: float) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -423,6 +447,13 @@ class FakeTelegram:
 
     def _api_answercallbackquery(self, token: str, params: dict[str, Any]) -> JSONResponse:
         with self._cond:
+            query_id = str(params.get("callback_query_id"))
+            if query_id in {str(a.get("callback_query_id")) for a in self.answered}:
+                self.refused_answers.append(params)
+                return _error(
+                    400,
+                    "Bad Request: query is too old and response timeout expired or query ID is invalid",
+                )
             self.answered.append(params)
         return _ok(True)
 
@@ -456,6 +487,7 @@ class FakeTelegram:
             message = self._message_json(chat, sent)
             chat.messages[message_id] = message
             chat.sent.append(sent)
+            chat.log.append(("Bot", _describe(sent)))
         return _ok(message)
 
     def _message_json(self, chat: Chat, sent: Sent) -> dict[str, Any]:
@@ -496,10 +528,14 @@ class FakeTelegram:
         if isinstance(found, JSONResponse):
             return found
         chat, sent = found
+        text, markup = str(params.get("text", "")), params.get("reply_markup")
+        if text == sent.text and _inline(markup) == _inline(sent.reply_markup):
+            return _not_modified()
         with self._cond:
             sent.edits.append(_printable(params))
-            sent.text = str(params.get("text", ""))
-            sent.reply_markup = params.get("reply_markup")
+            chat.log.append(("Bot", f"(edits its message {sent.message_id} to:) {text}"))
+            sent.text = text
+            sent.reply_markup = markup
             chat.messages[sent.message_id] = self._message_json(chat, sent)
             return _ok(chat.messages[sent.message_id])
 
@@ -508,6 +544,8 @@ class FakeTelegram:
         if isinstance(found, JSONResponse):
             return found
         chat, sent = found
+        if _inline(params.get("reply_markup")) == _inline(sent.reply_markup):
+            return _not_modified()
         with self._cond:
             sent.edits.append(_printable(params))
             sent.reply_markup = params.get("reply_markup")
@@ -521,7 +559,17 @@ class FakeTelegram:
             if message_id not in chat.messages or message_id in chat.deleted:
                 return _error(400, "Bad Request: message to delete not found")
             chat.deleted.append(message_id)
+            chat.log.append(("Bot", "(deletes your message)"))
         return _ok(True)
+
+
+def _describe(sent: Sent) -> str:
+    """One sent message for a transcript: its text, then its buttons."""
+    text = f"(photo) {sent.body}" if sent.method == "sendPhoto" else sent.body
+    markup = sent.reply_markup or {}
+    labels = [label for label, _ in sent.buttons]
+    labels += [b["text"] for row in markup.get("keyboard") or [] for b in row]
+    return text + ("\n" + " ".join(f"[{label}]" for label in labels) if labels else "")
 
 
 def _matches(sent: Sent, predicate: Any) -> bool:
@@ -537,8 +585,19 @@ def _ok(result: Any) -> JSONResponse:
 
 
 def _error(code: int, description: str) -> JSONResponse:
-    return JSONResponse(
-        {"ok": False, "error_code": code, "description": description}, status_code=code
+    return JSONResponse({"ok": False, "error_code": code, "description": description}, status_code=code)
+
+
+def _inline(markup: Any) -> Any:
+    """The inline keyboard of a markup (a reply keyboard is not part of the message)."""
+    return markup.get("inline_keyboard") or None if isinstance(markup, dict) else None
+
+
+def _not_modified() -> JSONResponse:
+    return _error(
+        400,
+        "Bad Request: message is not modified: specified new message content and reply markup "
+        "are exactly the same as a current content and reply markup of the message",
     )
 
 
@@ -567,9 +626,7 @@ async def _read_params(request: Request) -> dict[str, Any]:
     if body and content_type.startswith("application/json"):
         params.update(json.loads(body))
     elif body and content_type.startswith("application/x-www-form-urlencoded"):
-        params.update(
-            {k: v[-1] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
-        )
+        params.update({k: v[-1] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()})
     elif body and content_type.startswith("multipart/form-data"):
         params.update(_parse_multipart(content_type, body))
     return _coerce(params)
