@@ -236,9 +236,8 @@ class Ledger:
         if record["kind"] in USER_KINDS:
             if user.get("frozen"):
                 return "account_frozen"
-            if user["day"] >= record["day"] and (
-                user["day_out"] + record["amount"] > self.settings.daily_transfer_limit
-            ):
+            spent_today = user["day_out"] if user["day"] >= record["day"] else 0
+            if spent_today + record["amount"] > self.settings.daily_transfer_limit:
                 return "limit_exceeded"
         if user["balance"] < record["amount"]:
             return "insufficient_funds"
