@@ -63,6 +63,8 @@ def test_daily_limit(wallet_client: WalletClient, client: TestClient) -> None:
     settings = client.app.state.wallet.settings  # type: ignore[attr-defined]
     settings.daily_transfer_limit = 3_000
     alice, bob = wallet_client.user(10_000), wallet_client.user()
+    alone = alice.transfer(bob.username, 3_500)  # over the day's limit by itself
+    assert alone.status_code == 422 and alone.json()["code"] == "limit_exceeded"
     assert alice.transfer(bob.username, 2_000).status_code == 201
     over = alice.transfer(bob.username, 1_500)
     assert over.status_code == 422 and over.json()["code"] == "limit_exceeded"
