@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
 
 from backend.callback_data import BILL_CANCEL, BILL_DECLINE
+from bot.client import JSON, Session
 from bot.common import Context, answer, backend, edit, guarded, lang_of, require_session, say
 from bot.keyboards import bill_issuer_keyboard, bill_payer_keyboard
 from bot.money import format_amount
@@ -48,35 +50,28 @@ async def list_bills(update: Update, context: Context) -> None:
         )
 
 
-@guarded
-async def decline(update: Update, context: Context) -> None:
-    """The Decline button: the payer refuses the bill."""
+async def _act_on_pressed(
+    update: Update, context: Context, prefix: str, act: Callable[[Session, str], Awaitable[JSON]]
+) -> dict[str, Any]:
+    """Answer the press, then `act` (decline or cancel) on the bill whose code the button carries."""
     query = update.callback_query
     assert query is not None and query.data is not None
     await answer(update, context)
-    bill = await backend(context).decline_bill(
-        require_session(context), query.data.removeprefix(BILL_DECLINE)
-    )
-    text = t(
-        lang_of(update, context),
-        "bill_declined",
-        code=bill["code"],
-        amount=format_amount(bill["amount"]),
-    )
-    await edit(update, text)
+    bill: dict[str, Any] = await act(require_session(context), query.data.removeprefix(prefix))
+    return bill
+
+
+@guarded
+async def decline(update: Update, context: Context) -> None:
+    """The Decline button: the payer refuses the bill."""
+    bill = await _act_on_pressed(update, context, BILL_DECLINE, backend(context).decline_bill)
+    lang = lang_of(update, context)
+    await edit(update, t(lang, "bill_declined", code=bill["code"], amount=format_amount(bill["amount"])))
 
 
 @guarded
 async def cancel(update: Update, context: Context) -> None:
     """The Cancel button: the issuer withdraws an open bill."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await answer(update, context)
-    bill = await backend(context).cancel_bill(require_session(context), query.data.removeprefix(BILL_CANCEL))
-    text = t(
-        lang_of(update, context),
-        "bill_cancelled",
-        code=bill["code"],
-        amount=format_amount(bill["amount"]),
-    )
-    await edit(update, text)
+    bill = await _act_on_pressed(update, context, BILL_CANCEL, backend(context).cancel_bill)
+    lang = lang_of(update, context)
+    await edit(update, t(lang, "bill_cancelled", code=bill["code"], amount=format_amount(bill["amount"])))

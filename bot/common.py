@@ -74,6 +74,12 @@ def end_flow(context: Context) -> int:
     return END
 
 
+def start_flow(context: Context, name: str) -> None:
+    """Forget any conversation in progress in this chat and start flow `name`."""
+    end_flow(context)
+    flow(context)["name"] = name
+
+
 def new_token() -> str:
     """A short random token (callback data is limited to 64 bytes)."""
     return secrets.token_hex(6)

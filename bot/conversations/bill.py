@@ -6,11 +6,11 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot import validate
-from bot.client import BackendError
-from bot.common import Context, backend, end_flow, flow, guarded, lang_of, require_session, say
+from bot.common import Context, backend, flow, guarded, lang_of, require_session, say, start_flow
 from bot.conversations.amount import read_amount
 from bot.conversations.confirm import MoneyFlow, confirmation_states, show_summary
-from bot.keyboards import SKIP_PATTERN, skip_keyboard
+from bot.conversations.steps import find_counterparty, store_description
+from bot.keyboards import skip_keyboard
 from bot.money import format_amount
 from bot.qr import qr_png
 from bot.texts import t
@@ -28,8 +28,7 @@ def deep_link(bot_username: str, code: str) -> str:
 async def start(update: Update, context: Context) -> int:
     """/bill: ask what the bill is for."""
     require_session(context)
-    end_flow(context)
-    flow(context)["name"] = "bill"
+    start_flow(context, "bill")
     await say(update, context, "bill_name")
     return NAME
 
@@ -50,21 +49,9 @@ async def got_name(update: Update, context: Context) -> int:
 @guarded
 async def got_payer(update: Update, context: Context) -> int:
     """Look the payer up and show their name; ask the amount."""
-    assert update.message is not None
-    session = require_session(context)
-    username = validate.username(update.message.text or "")
-    if username is None:
-        await say(update, context, "username_invalid")
-        return PAYER
-    if username == session["username"]:
-        await say(update, context, "bill_payer_self")
-        return PAYER
-    try:
-        user = await backend(context).find_user(session, username)
-    except BackendError as exc:
-        if exc.code not in ("user_not_found", "not_found"):
-            raise
-        await say(update, context, "error_user_not_found")
+    lang = lang_of(update, context)
+    user = await find_counterparty(update, context, t(lang, "bill_payer_self"))
+    if user is None:
         return PAYER
     flow(context).update(payer=user["username"], payer_name=user["name"])
     await say(update, context, "payer_found", username=user["username"], name=user["name"])
@@ -91,15 +78,9 @@ async def got_amount(update: Update, context: Context) -> int:
 @guarded
 async def got_description(update: Update, context: Context) -> int:
     """Store the description (None when skipped); show the summary."""
-    assert update.message is not None
-    text = update.message.text or ""
-    skipped = text == "/skip" or bool(SKIP_PATTERN.match(text))
-    description = None if skipped else validate.description(text)
-    if description is None and not skipped:
-        await say(update, context, "description_invalid")
+    if not await store_description(update, context):
         return DESCRIPTION
     data = flow(context)
-    data["description"] = description
     data["otp_body"] = {"action": "create_bill", "payer": data["payer"], "amount": data["amount"]}
     lang = lang_of(update, context)
     summary = t(
@@ -109,7 +90,7 @@ async def got_description(update: Update, context: Context) -> int:
         name=data["payer_name"],
         username=data["payer"],
         amount=format_amount(data["amount"]),
-        description=description or t(lang, "no_description"),
+        description=data["description"] or t(lang, "no_description"),
     )
     return await show_summary(update, context, SPEC, summary)
 

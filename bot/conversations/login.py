@@ -5,22 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
-from bot import validate
 from bot.client import BackendError
-from bot.common import (
-    END,
-    Context,
-    backend,
-    end_flow,
-    flow,
-    guarded,
-    lang_of,
-    save_login,
-    say,
-    session_of,
-    try_to_delete,
-)
-from bot.money import format_amount
+from bot.common import END, Context, backend, end_flow, flow, guarded, lang_of, say, start_flow
+from bot.conversations.steps import already_logged_in, logged_in, read_username, take_password
 
 USERNAME, PASSWORD = range(20, 22)
 TEXT = filters.TEXT & ~filters.COMMAND
@@ -29,12 +16,9 @@ TEXT = filters.TEXT & ~filters.COMMAND
 @guarded
 async def start(update: Update, context: Context) -> int:
     """/login: refuse if logged in, else ask the username."""
-    session = session_of(context)
-    if session:
-        await say(update, context, "already_logged_in", username=session["username"])
+    if await already_logged_in(update, context):
         return END
-    end_flow(context)
-    flow(context)["name"] = "login"
+    start_flow(context, "login")
     await say(update, context, "login_username")
     return USERNAME
 
@@ -42,10 +26,8 @@ async def start(update: Update, context: Context) -> int:
 @guarded
 async def got_username(update: Update, context: Context) -> int:
     """Store the username; ask the password."""
-    assert update.message is not None
-    username = validate.username(update.message.text or "")
+    username = await read_username(update, context)
     if username is None:
-        await say(update, context, "username_invalid")
         return USERNAME
     flow(context)["username"] = username
     await say(update, context, "login_password")
@@ -55,9 +37,8 @@ async def got_username(update: Update, context: Context) -> int:
 @guarded
 async def got_password(update: Update, context: Context) -> int:
     """Delete the password message, log in and link this chat; wrong → ask the username again."""
-    assert update.message is not None and update.effective_chat is not None
-    password = update.message.text or ""
-    await try_to_delete(update.message)
+    assert update.effective_chat is not None
+    password = await take_password(update)
     try:
         answer = await backend(context).link(
             chat_id=update.effective_chat.id,
@@ -71,16 +52,8 @@ async def got_password(update: Update, context: Context) -> int:
         await say(update, context, "error_invalid_credentials")
         await say(update, context, "login_username")
         return USERNAME
-    await save_login(context, answer)
-    balance = format_amount(answer.get("amount_credit", 0))
-    await say(
-        update,
-        context,
-        "login_done",
-        name=answer["name"],
-        username=answer["username"],
-        balance=balance,
-    )
+    greeting = await logged_in(context, answer)
+    await say(update, context, "login_done", **greeting)
     return end_flow(context)
 
 

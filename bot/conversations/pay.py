@@ -25,6 +25,7 @@ from bot.common import (
     require_session,
     say,
     say_text,
+    start_flow,
 )
 from bot.conversations.confirm import MoneyFlow, confirmation_states, show_summary
 from bot.keyboards import BILL_PAY_PATTERN
@@ -39,8 +40,7 @@ DEEP_LINK = filters.Regex(r"^/start pay_\S+$")
 def _begin(context: Context) -> None:
     """Require a login and start a fresh pay flow."""
     require_session(context)
-    end_flow(context)
-    flow(context)["name"] = "pay"
+    start_flow(context, "pay")
 
 
 @guarded

@@ -7,21 +7,15 @@ from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot import validate
 from bot.client import BackendError
-from bot.common import (
-    END,
-    Context,
-    backend,
-    end_flow,
-    flow,
-    guarded,
-    lang_of,
-    save_login,
-    say,
-    session_of,
-    try_to_delete,
+from bot.common import END, Context, backend, end_flow, flow, guarded, lang_of, say, start_flow
+from bot.conversations.steps import (
+    already_logged_in,
+    logged_in,
+    optional_answer,
+    read_username,
+    take_password,
 )
 from bot.keyboards import SKIP_PATTERN, contact_keyboard, skip_keyboard
-from bot.money import format_amount
 
 USERNAME, NAME, EMAIL, CONTACT, PASSWORD = range(10, 15)
 TEXT = filters.TEXT & ~filters.COMMAND
@@ -31,12 +25,9 @@ SKIP = filters.Regex(SKIP_PATTERN)
 @guarded
 async def start(update: Update, context: Context) -> int:
     """/register: refuse if logged in, else ask the username."""
-    session = session_of(context)
-    if session:
-        await say(update, context, "already_logged_in", username=session["username"])
+    if await already_logged_in(update, context):
         return END
-    end_flow(context)
-    flow(context)["name"] = "register"
+    start_flow(context, "register")
     await say(update, context, "register_username")
     return USERNAME
 
@@ -44,10 +35,8 @@ async def start(update: Update, context: Context) -> int:
 @guarded
 async def got_username(update: Update, context: Context) -> int:
     """Store the username; ask the name (or, after "taken", straight the password)."""
-    assert update.message is not None
-    username = validate.username(update.message.text or "")
+    username = await read_username(update, context)
     if username is None:
-        await say(update, context, "username_invalid")
         return USERNAME
     flow(context)["username"] = username
     if "full_name" in flow(context):
@@ -73,11 +62,8 @@ async def got_name(update: Update, context: Context) -> int:
 @guarded
 async def got_email(update: Update, context: Context) -> int:
     """Store the email (None when skipped); ask for the phone number."""
-    assert update.message is not None
-    text = update.message.text or ""
-    skipped = text == "/skip" or SKIP_PATTERN.match(text)
-    email = None if skipped else validate.email(text)
-    if email is None and not skipped:
+    accepted, email = optional_answer(update, validate.email)
+    if not accepted:
         await say(update, context, "email_invalid", reply_markup=skip_keyboard(lang_of(update, context)))
         return EMAIL
     flow(context)["email"] = email
@@ -112,9 +98,8 @@ async def ask_contact_again(update: Update, context: Context) -> int:
 @guarded
 async def got_password(update: Update, context: Context) -> int:
     """Delete the password message, sign up and link this chat, show the balance."""
-    assert update.message is not None and update.effective_chat is not None
-    password = update.message.text or ""
-    await try_to_delete(update.message)
+    assert update.effective_chat is not None
+    password = await take_password(update)
     if len(password) < validate.MIN_PASSWORD:
         await say(update, context, "password_short")
         return PASSWORD
@@ -134,16 +119,8 @@ async def got_password(update: Update, context: Context) -> int:
             raise
         await say(update, context, "error_username_taken")
         return USERNAME
-    await save_login(context, answer)
-    balance = format_amount(answer.get("amount_credit", 0))
-    await say(
-        update,
-        context,
-        "register_done",
-        name=answer["name"],
-        username=answer["username"],
-        balance=balance,
-    )
+    greeting = await logged_in(context, answer)
+    await say(update, context, "register_done", **greeting)
     return end_flow(context)
 
 

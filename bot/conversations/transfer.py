@@ -5,12 +5,11 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
-from bot import validate
-from bot.client import BackendError
 from bot.common import END, Context, backend, end_flow, flow, guarded, lang_of, require_session, say
 from bot.conversations.amount import read_amount
 from bot.conversations.confirm import MoneyFlow, confirmation_states, show_summary
-from bot.keyboards import SKIP_PATTERN, skip_keyboard
+from bot.conversations.steps import find_counterparty, store_description
+from bot.keyboards import skip_keyboard
 from bot.money import format_amount
 from bot.texts import t
 
@@ -34,21 +33,9 @@ async def start(update: Update, context: Context) -> int:
 @guarded
 async def got_recipient(update: Update, context: Context) -> int:
     """Look the recipient up and show their name; ask the amount."""
-    assert update.message is not None
-    session = require_session(context)
-    username = validate.username(update.message.text or "")
-    if username is None:
-        await say(update, context, "username_invalid")
-        return RECIPIENT
-    if username == session["username"]:
-        await say(update, context, "recipient_self")
-        return RECIPIENT
-    try:
-        user = await backend(context).find_user(session, username)
-    except BackendError as exc:
-        if exc.code not in ("user_not_found", "not_found"):
-            raise
-        await say(update, context, "error_user_not_found")
+    lang = lang_of(update, context)
+    user = await find_counterparty(update, context, t(lang, "recipient_self"))
+    if user is None:
         return RECIPIENT
     flow(context).update(recipient=user["username"], recipient_name=user["name"])
     await say(update, context, "recipient_found", username=user["username"], name=user["name"])
@@ -80,15 +67,9 @@ async def got_amount(update: Update, context: Context) -> int:
 @guarded
 async def got_description(update: Update, context: Context) -> int:
     """Store the description (None when skipped); show the summary."""
-    assert update.message is not None
-    text = update.message.text or ""
-    skipped = text == "/skip" or bool(SKIP_PATTERN.match(text))
-    description = None if skipped else validate.description(text)
-    if description is None and not skipped:
-        await say(update, context, "description_invalid")
+    if not await store_description(update, context):
         return DESCRIPTION
     data = flow(context)
-    data["description"] = description
     data["otp_body"] = {
         "action": "transfer",
         "recipient": data["recipient"],
@@ -101,7 +82,7 @@ async def got_description(update: Update, context: Context) -> int:
         amount=format_amount(data["amount"]),
         name=data["recipient_name"],
         username=data["recipient"],
-        description=description or t(lang, "no_description"),
+        description=data["description"] or t(lang, "no_description"),
     )
     return await show_summary(update, context, SPEC, summary)
 

@@ -214,6 +214,12 @@ def closed_port_url() -> str:
 
 
 @pytest.fixture
+async def offline_bot(bot_factory: Any, closed_port_url: str) -> BotRunner:
+    """A running bot whose backend is down: nothing listens at its URL."""
+    return await bot_factory(closed_port_url)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
 async def two_users(
     telegram: FakeTelegram, bot_backend: BackendHandle, bot_factory: Any, new_chat: Any
 ) -> dict[str, Any]:

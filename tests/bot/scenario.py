@@ -64,14 +64,19 @@ def transfers_of(backend: BackendHandle, username: str) -> list[dict[str, Any]]:
     return response.json()["items"]  # type: ignore[no-any-return]
 
 
-async def register(telegram: FakeTelegram, chat: int, username: str, name: str) -> None:
-    """/register through the bot, skipping email and phone."""
+async def start_register(telegram: FakeTelegram, chat: int, username: str, name: str) -> None:
+    """/register up to the email question."""
     telegram.send_text(chat, "/register")
     await telegram.wait_for(chat, "username")
     telegram.send_text(chat, username)
     await telegram.wait_for(chat, "name")
     telegram.send_text(chat, name)
     await telegram.wait_for(chat, "email")
+
+
+async def register(telegram: FakeTelegram, chat: int, username: str, name: str) -> None:
+    """/register through the bot, skipping email and phone."""
+    await start_register(telegram, chat, username, name)
     telegram.send_text(chat, "Skip")
     await telegram.wait_for(chat, "phone")
     telegram.send_text(chat, "/skip")
@@ -92,14 +97,23 @@ def is_summary(sent: Sent) -> bool:
     return any(data.startswith("cf:") for _, data in sent.buttons)
 
 
-async def start_transfer(telegram: FakeTelegram, chat: int, recipient: str, amount: str = "50rb") -> Sent:
+TRANSFER_PROMPTS = ("Who", "How much", "description")  # the bot's questions, in English
+
+
+async def start_transfer(
+    telegram: FakeTelegram,
+    chat: int,
+    recipient: str,
+    amount: str = "50rb",
+    prompts: tuple[str, str, str] = TRANSFER_PROMPTS,
+) -> Sent:
     """/transfer up to the summary (description skipped). → the summary message"""
     telegram.send_text(chat, "/transfer")
-    await telegram.wait_for(chat, "Who")
+    await telegram.wait_for(chat, prompts[0])
     telegram.send_text(chat, recipient)
-    await telegram.wait_for(chat, "How much")
+    await telegram.wait_for(chat, prompts[1])
     telegram.send_text(chat, amount)
-    await telegram.wait_for(chat, "description")
+    await telegram.wait_for(chat, prompts[2])
     telegram.send_text(chat, "/skip")
     return await telegram.wait_for(chat, is_summary)
 
@@ -115,17 +129,46 @@ async def confirm_and_type_otp(
     return telegram.send_text(chat, code)
 
 
-async def issue_bill(telegram: FakeTelegram, issuer: int, payer_name: str, amount: str) -> str:
-    """/bill through the bot; → the bill code."""
+async def transfer(telegram: FakeTelegram, chat: int, recipient: str, amount: str, sent: str) -> None:
+    """A whole /transfer (description skipped), until the bot's answer containing `sent`."""
+    summary = await start_transfer(telegram, chat, recipient, amount)
+    await confirm_and_type_otp(telegram, chat, summary)
+    await telegram.wait_for(chat, sent)
+
+
+async def confirm_and_read_otp(telegram: FakeTelegram, chat: int, summary: Sent) -> str:
+    """Press Confirm under `summary`, read the OTP DM and the bot's "type it". → the code"""
+    telegram.press(chat, summary.data_of("Confirm"), message_id=summary.message_id)
+    code = await telegram.read_otp(chat)
+    await telegram.wait_for(chat, "Type it here")
+    return code
+
+
+async def start_bill(
+    telegram: FakeTelegram,
+    issuer: int,
+    payer_name: str,
+    amount: str,
+    *,
+    what: str = "Patungan",
+    skip: str = "/skip",
+) -> Sent:
+    """/bill up to the summary (description skipped with `skip`). → the summary message"""
     telegram.send_text(issuer, "/bill")
     await telegram.wait_for(issuer, "What is the bill for")
-    telegram.send_text(issuer, "Patungan")
+    telegram.send_text(issuer, what)
     await telegram.wait_for(issuer, "Who should pay")
     telegram.send_text(issuer, payer_name)
     await telegram.wait_for(issuer, "How much")
     telegram.send_text(issuer, amount)
     await telegram.wait_for(issuer, "description")
-    telegram.send_text(issuer, "/skip")
-    await confirm_and_type_otp(telegram, issuer)
+    telegram.send_text(issuer, skip)
+    return await telegram.wait_for(issuer, is_summary)
+
+
+async def issue_bill(telegram: FakeTelegram, issuer: int, payer_name: str, amount: str) -> str:
+    """/bill through the bot; → the bill code."""
+    summary = await start_bill(telegram, issuer, payer_name, amount)
+    await confirm_and_type_otp(telegram, issuer, summary)
     created = await telegram.wait_for(issuer, "created")
     return created.body.split("?start=pay_")[1].split()[0]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.fakes.telegram_api import FakeTelegram
 
+pytestmark = pytest.mark.usefixtures("offline_bot")
 
-async def test_startup_sets_the_command_menu_in_both_languages(
-    telegram: FakeTelegram, bot_factory: Any, closed_port_url: str
-) -> None:
-    await bot_factory(closed_port_url)
+
+async def test_startup_sets_the_command_menu_in_both_languages(telegram: FakeTelegram) -> None:
     english = [c["command"] for c in telegram.commands[""]]
     assert {
         "start",
@@ -26,10 +27,7 @@ async def test_startup_sets_the_command_menu_in_both_languages(
     assert "Kirim uang" in [c["description"] for c in telegram.commands["id"]]
 
 
-async def test_help_lists_every_command(
-    telegram: FakeTelegram, bot_factory: Any, closed_port_url: str, new_chat: Any
-) -> None:
-    await bot_factory(closed_port_url)
+async def test_help_lists_every_command(telegram: FakeTelegram, new_chat: Any) -> None:
     chat = new_chat()
     telegram.send_text(chat, "/help")
     help_text = (await telegram.next_message(chat)).body
@@ -48,10 +46,7 @@ async def test_help_lists_every_command(
         assert command in help_text
 
 
-async def test_unknown_input_gets_a_hint_in_the_users_language(
-    telegram: FakeTelegram, bot_factory: Any, closed_port_url: str, new_chat: Any
-) -> None:
-    await bot_factory(closed_port_url)
+async def test_unknown_input_gets_a_hint_in_the_users_language(telegram: FakeTelegram, new_chat: Any) -> None:
     english, indonesian = new_chat(language_code="en-GB"), new_chat(language_code="id")
     telegram.send_text(english, "hello?")
     telegram.send_text(indonesian, "halo?")
@@ -59,29 +54,20 @@ async def test_unknown_input_gets_a_hint_in_the_users_language(
     assert "tidak mengerti" in (await telegram.next_message(indonesian)).body
 
 
-async def test_start_when_logged_out_invites_to_register(
-    telegram: FakeTelegram, bot_factory: Any, closed_port_url: str, new_chat: Any
-) -> None:
-    await bot_factory(closed_port_url)
+async def test_start_when_logged_out_invites_to_register(telegram: FakeTelegram, new_chat: Any) -> None:
     chat = new_chat()
     telegram.send_text(chat, "/start")
     assert "/register" in (await telegram.next_message(chat)).body
 
 
-async def test_money_commands_need_a_login(
-    telegram: FakeTelegram, bot_factory: Any, closed_port_url: str, new_chat: Any
-) -> None:
-    await bot_factory(closed_port_url)
+async def test_money_commands_need_a_login(telegram: FakeTelegram, new_chat: Any) -> None:
     chat = new_chat()
     for command in ("/transfer", "/bill", "/pay ABCDEF1234", "/bills", "/history", "/me"):
         telegram.send_text(chat, command)
         assert "/login" in (await telegram.next_message(chat)).body, command
 
 
-async def test_backend_down_mid_flow_ends_the_flow_politely(
-    telegram: FakeTelegram, bot_factory: Any, closed_port_url: str, new_chat: Any
-) -> None:
-    await bot_factory(closed_port_url)
+async def test_backend_down_mid_flow_ends_the_flow_politely(telegram: FakeTelegram, new_chat: Any) -> None:
     chat = new_chat()
     telegram.send_text(chat, "/login")
     await telegram.wait_for(chat, "username")
@@ -95,10 +81,7 @@ async def test_backend_down_mid_flow_ends_the_flow_politely(
     assert "/help" in (await telegram.next_message(chat)).body
 
 
-async def test_cancel_leaves_any_flow(
-    telegram: FakeTelegram, bot_factory: Any, closed_port_url: str, new_chat: Any
-) -> None:
-    await bot_factory(closed_port_url)
+async def test_cancel_leaves_any_flow(telegram: FakeTelegram, new_chat: Any) -> None:
     chat = new_chat(language_code="id")
     telegram.send_text(chat, "/register")
     await telegram.wait_for(chat, "username")
@@ -108,10 +91,7 @@ async def test_cancel_leaves_any_flow(
     assert "Tidak ada yang perlu dibatalkan" in (await telegram.next_message(chat)).body
 
 
-async def test_register_validates_each_step(
-    telegram: FakeTelegram, bot_factory: Any, closed_port_url: str, new_chat: Any
-) -> None:
-    await bot_factory(closed_port_url)
+async def test_register_validates_each_step(telegram: FakeTelegram, new_chat: Any) -> None:
     chat = new_chat()
     telegram.send_text(chat, "/register")
     await telegram.wait_for(chat, "username")
@@ -135,10 +115,7 @@ async def test_register_validates_each_step(
     assert short_id in telegram.deleted(chat)
 
 
-async def test_many_chats_are_served_concurrently_and_in_order(
-    telegram: FakeTelegram, bot_factory: Any, closed_port_url: str, new_chat: Any
-) -> None:
-    await bot_factory(closed_port_url)
+async def test_many_chats_are_served_concurrently_and_in_order(telegram: FakeTelegram, new_chat: Any) -> None:
     chats = [new_chat() for _ in range(20)]
     for chat in chats:
         telegram.send_text(chat, "/register")
@@ -150,10 +127,7 @@ async def test_many_chats_are_served_concurrently_and_in_order(
         assert "Cancelled" in (await telegram.next_message(chat)).body
 
 
-async def test_a_blocked_user_does_not_break_the_bot(
-    telegram: FakeTelegram, bot_factory: Any, closed_port_url: str, new_chat: Any
-) -> None:
-    await bot_factory(closed_port_url)
+async def test_a_blocked_user_does_not_break_the_bot(telegram: FakeTelegram, new_chat: Any) -> None:
     blocked, other = new_chat(), new_chat()
     telegram.block(blocked)
     telegram.send_text(blocked, "/help")
@@ -164,19 +138,13 @@ async def test_a_blocked_user_does_not_break_the_bot(
     assert "/register" in (await telegram.next_message(blocked)).body
 
 
-async def test_stale_buttons_are_answered(
-    telegram: FakeTelegram, bot_factory: Any, closed_port_url: str, new_chat: Any
-) -> None:
-    await bot_factory(closed_port_url)
+async def test_stale_buttons_are_answered(telegram: FakeTelegram, new_chat: Any) -> None:
     chat = new_chat()
     query_id = telegram.press(chat, "cf:0123456789ab")
     await telegram.wait_until(lambda: query_id in telegram.answered_ids())
 
 
-async def test_lang_switch(
-    telegram: FakeTelegram, bot_factory: Any, closed_port_url: str, new_chat: Any
-) -> None:
-    await bot_factory(closed_port_url)
+async def test_lang_switch(telegram: FakeTelegram, new_chat: Any) -> None:
     chat = new_chat(language_code="en")
     telegram.send_text(chat, "/lang")
     choose = await telegram.next_message(chat)

@@ -10,6 +10,9 @@ from tests.bot.scenario import (
     balance_of,
     confirm_and_type_otp,
     issue_bill,
+    start_bill,
+    start_transfer,
+    transfer,
 )
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -41,16 +44,10 @@ async def test_bill_paid_with_the_pay_button_once_despite_double_presses(
     telegram: FakeTelegram, two_users: dict[str, Any]
 ) -> None:
     alice, bob = two_users["alice"], two_users["bob"]
-    telegram.send_text(bob, "/bill")
-    await telegram.wait_for(bob, "What is the bill for")
-    telegram.send_text(bob, "Nasi goreng")
-    await telegram.wait_for(bob, "Who should pay")
-    telegram.send_text(bob, two_users["alice_name"])
-    await telegram.wait_for(bob, "How much")
-    telegram.send_text(bob, "75.000")
-    await telegram.wait_for(bob, "description")
-    telegram.send_text(bob, "Skip")
-    await confirm_and_type_otp(telegram, bob)
+    summary = await start_bill(
+        telegram, bob, two_users["alice_name"], "75.000", what="Nasi goreng", skip="Skip"
+    )
+    await confirm_and_type_otp(telegram, bob, summary)
     created = await telegram.wait_for(bob, "created")
     assert "?start=pay_" in created.body
     qr = await telegram.wait_for(bob, lambda s: s.method == "sendPhoto")
@@ -81,14 +78,7 @@ async def test_login_survives_a_restart(telegram: FakeTelegram, two_users: dict[
 
 async def test_five_wrong_otps_lock(telegram: FakeTelegram, two_users: dict[str, Any]) -> None:
     alice = two_users["alice"]
-    telegram.send_text(alice, "/transfer")
-    await telegram.wait_for(alice, "Who")
-    telegram.send_text(alice, two_users["bob_name"])
-    await telegram.wait_for(alice, "How much")
-    telegram.send_text(alice, "10000")
-    await telegram.wait_for(alice, "description")
-    telegram.send_text(alice, "/skip")
-    summary = await telegram.wait_for(alice, lambda s: any(d.startswith("cf:") for _, d in s.buttons))
+    summary = await start_transfer(telegram, alice, two_users["bob_name"], "10000")
     telegram.press(alice, summary.data_of("Confirm"))
     real = await telegram.read_otp(alice)
     await telegram.wait_for(alice, "Type it here")
@@ -146,15 +136,7 @@ async def test_pay_by_code_and_by_deep_link_decline_and_cancel(
 async def test_history_pages(telegram: FakeTelegram, two_users: dict[str, Any]) -> None:
     alice = two_users["alice"]
     for amount in ("1000", "2000", "3000", "4000", "5000", "6000"):
-        telegram.send_text(alice, "/transfer")
-        await telegram.wait_for(alice, "Who")
-        telegram.send_text(alice, two_users["bob_name"])
-        await telegram.wait_for(alice, "How much")
-        telegram.send_text(alice, amount)
-        await telegram.wait_for(alice, "description")
-        telegram.send_text(alice, "/skip")
-        await confirm_and_type_otp(telegram, alice)
-        await telegram.wait_for(alice, "Sent")
+        await transfer(telegram, alice, two_users["bob_name"], amount, "Sent")
     telegram.send_text(alice, "/history")
     page = await telegram.wait_for(alice, "page 1")
     assert "Transfer · -Rp6.000" in page.body and "Deposit" not in page.body

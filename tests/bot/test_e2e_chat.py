@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.bot.conftest import BackendHandle
 from tests.bot.scenario import (
     PASSWORD,
+    TRANSFER_PROMPTS,
     admin_call,
     balance_of,
     is_summary,
     issue_bill,
     profile,
+    start_register,
     start_transfer,
     unique,
 )
@@ -54,10 +58,8 @@ async def test_pay_and_confirm_delivered_twice_pay_once(
     assert await balance_of(telegram, bob) == "Rp25.000"
 
 
-async def test_double_tap_on_a_language_button(
-    telegram: FakeTelegram, bot_factory: Any, closed_port_url: str, new_chat: Any
-) -> None:
-    await bot_factory(closed_port_url)
+@pytest.mark.usefixtures("offline_bot")
+async def test_double_tap_on_a_language_button(telegram: FakeTelegram, new_chat: Any) -> None:
     chat = new_chat()
     telegram.send_text(chat, "/lang")
     choose = await telegram.next_message(chat)
@@ -74,12 +76,7 @@ async def test_register_with_the_contact_button(
 ) -> None:
     await bot_factory(bot_backend.url)
     chat, username = new_chat("Citra"), unique("citra")
-    telegram.send_text(chat, "/register")
-    await telegram.wait_for(chat, "username")
-    telegram.send_text(chat, username)
-    await telegram.wait_for(chat, "name")
-    telegram.send_text(chat, "Citra Lestari")
-    await telegram.wait_for(chat, "email")
+    await start_register(telegram, chat, username, "Citra Lestari")
     telegram.send_text(chat, "citra@example.com")
     prompt = await telegram.wait_for(chat, "phone number")
     assert prompt.reply_markup["keyboard"][0][0]["request_contact"] is True
@@ -126,18 +123,8 @@ async def test_frozen_account_is_told_before_typing_anything(
 
 async def read_otp_dm(telegram: FakeTelegram, chat: int, recipient: str, lang: str) -> str:
     """A transfer up to the OTP DM, in the chat's language. → the DM's text"""
-    prompts = {
-        "en": ("Who", "How much", "description"),
-        "id": ("Kirim uang ke siapa", "Berapa", "keterangan"),
-    }[lang]
-    telegram.send_text(chat, "/transfer")
-    await telegram.wait_for(chat, prompts[0])
-    telegram.send_text(chat, recipient)
-    await telegram.wait_for(chat, prompts[1])
-    telegram.send_text(chat, "10rb")
-    await telegram.wait_for(chat, prompts[2])
-    telegram.send_text(chat, "/skip")
-    summary = await telegram.wait_for(chat, is_summary)
+    prompts = {"en": TRANSFER_PROMPTS, "id": ("Kirim uang ke siapa", "Berapa", "keterangan")}[lang]
+    summary = await start_transfer(telegram, chat, recipient, "10rb", prompts)
     telegram.press(chat, summary.buttons[0][1], message_id=summary.message_id)
     dm = await telegram.wait_for(chat, lambda s: s.otp() is not None)
     telegram.send_text(chat, "/cancel")

@@ -18,10 +18,11 @@ import pytest
 from tests.bot.conftest import BackendHandle, BotRunner
 from tests.bot.scenario import (
     balance_of,
-    confirm_and_type_otp,
+    confirm_and_read_otp,
     deposit,
     register,
     start_transfer,
+    transfer,
     transfers_of,
     unique,
 )
@@ -62,9 +63,7 @@ async def impatient(runner: BotRunner) -> None:
 async def test_backend_killed_at_the_otp_step(telegram: FakeTelegram, two_users: dict[str, Any]) -> None:
     alice, backend = two_users["alice"], two_users["backend"]
     summary = await start_transfer(telegram, alice, two_users["bob_name"])
-    telegram.press(alice, summary.data_of("Confirm"), message_id=summary.message_id)
-    code = await telegram.read_otp(alice)
-    await telegram.wait_for(alice, "Type it here")
+    code = await confirm_and_read_otp(telegram, alice, summary)
     backend.process.kill()  # kill -9 while the user reads the code
     otp_id = telegram.send_text(alice, code)
     answer = await telegram.next_message(alice)
@@ -78,9 +77,7 @@ async def test_backend_killed_at_the_otp_step(telegram: FakeTelegram, two_users:
     backend.process.start()
     assert await balance_of(telegram, alice) == "Rp500.000"
     assert transfers_of(backend, two_users["alice_name"]) == []
-    summary = await start_transfer(telegram, alice, two_users["bob_name"], "20rb")
-    await confirm_and_type_otp(telegram, alice, summary)
-    await telegram.wait_for(alice, "Sent Rp20.000")
+    await transfer(telegram, alice, two_users["bob_name"], "20rb", "Sent Rp20.000")
 
 
 async def test_backend_too_slow_before_the_money_step(
@@ -96,9 +93,7 @@ async def test_backend_too_slow_before_the_money_step(
         telegram.send_text(alice, "/me")  # still no backend: the same sentence, nothing hangs
         await telegram.wait_for(alice, "try again later")
     assert await balance_of(telegram, alice) == "Rp500.000"
-    summary = await start_transfer(telegram, alice, two_users["bob_name"], "10rb")
-    await confirm_and_type_otp(telegram, alice, summary)
-    await telegram.wait_for(alice, "Sent Rp10.000")
+    await transfer(telegram, alice, two_users["bob_name"], "10rb", "Sent Rp10.000")
 
 
 async def test_backend_too_slow_at_the_money_step_moves_the_money_once(
@@ -107,9 +102,7 @@ async def test_backend_too_slow_at_the_money_step_moves_the_money_once(
     alice, backend = two_users["alice"], two_users["backend"]
     await impatient(two_users["runner"])
     summary = await start_transfer(telegram, alice, two_users["bob_name"])
-    telegram.press(alice, summary.data_of("Confirm"), message_id=summary.message_id)
-    code = await telegram.read_otp(alice)
-    await telegram.wait_for(alice, "Type it here")
+    code = await confirm_and_read_otp(telegram, alice, summary)
     with backend_frozen(backend):
         telegram.send_text(alice, code)
         # The request may already sit in the backend's socket: "nothing was charged" would be a
