@@ -37,7 +37,7 @@ backend: $(STAMP)
 bot: $(STAMP)
 	$(PY) -m bot
 
-## test: every test (unit, API, store conformance, crash and concurrency, bot end to end)
+## test: every test (unit, API, attacks, store conformance, crash, chaos, API fuzz, bot end to end)
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
 
@@ -49,9 +49,9 @@ chaos: $(STAMP)
 fuzz: $(STAMP)
 	$(PY) scripts/fuzz.py
 
-## bench: benchmarks, written to docs/BENCHMARKS.md
+## bench: benchmarks → docs/BENCHMARKS.md (~11 min; QUICK=1 for a short run)
 bench: $(STAMP)
-	$(PY) scripts/bench.py
+	$(PY) scripts/bench.py $(if $(QUICK),--quick)
 
 lint: $(STAMP)
 	$(BIN)/ruff check backend bot tests

@@ -148,7 +148,6 @@ class Accounts:
             return
         logger.info("admin account %s created", name)
 
-
     def _generated_admin_password(self) -> str:
         """Development without ADMIN_PASSWORD: a random one, kept in DATA_DIR/admin_password."""
         path = self.settings.data_dir / "admin_password"

@@ -111,7 +111,8 @@ class Bills:
     def page(self, query: Doc, *, limit: int, cursor: str | None) -> tuple[list[Doc], str | None]:
         """One page of bills matching `query`, newest first."""
         if cursor:
-            query = {**query, "created_at": {"$lt": int(cursor)}} if cursor.isdigit() else query
+            valid = cursor.isdigit() and len(cursor) <= 18  # an int64 timestamp
+            query = {**query, "created_at": {"$lt": int(cursor)}} if valid else query
         page = list(self.store.bills.find(query).sort("created_at", DESCENDING).limit(limit + 1))
         more = len(page) > limit
         page = page[:limit]

@@ -93,7 +93,9 @@ class Notifier:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.http = httpx.Client(timeout=5.0)  # below the bot's BACKEND_TIMEOUT: an OTP request must answer first
+        self.http = httpx.Client(
+            timeout=5.0
+        )  # below the bot's BACKEND_TIMEOUT: an OTP request must answer first
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="notify")
 
     def close(self) -> None:

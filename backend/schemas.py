@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
@@ -262,6 +262,22 @@ class Reconciliation(BaseModel):
     in_flight: int
     negative_balances: int
     unfinished: int
+
+
+class AuditEvent(BaseModel):
+    """One admin action: who did what to whom, when (ms since the epoch), with what."""
+
+    at: int
+    actor: str
+    action: str
+    target: str
+    details: dict[str, Any]
+
+
+class AuditList(BaseModel):
+    """The newest audit events first."""
+
+    items: list[AuditEvent]
 
 
 class AdminUser(UserPrivate):

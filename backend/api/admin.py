@@ -11,7 +11,15 @@ from backend.accounts import private_view
 from backend.api.deps import AdminUser, IdempotencyKey, WalletDep, current_admin
 from backend.api.responses import SIGNED_IN
 from backend.ledger import DEPOSIT, WITHDRAWAL, public_movement
-from backend.schemas import AdminMoney, AdminUserList, Movement, Page, Reconciliation, ReverseForm
+from backend.schemas import (
+    AdminMoney,
+    AdminUserList,
+    AuditList,
+    Movement,
+    Page,
+    Reconciliation,
+    ReverseForm,
+)
 from backend.schemas import AdminUser as AdminUserSchema
 
 router = APIRouter(
@@ -109,7 +117,7 @@ def reconcile(wallet: WalletDep) -> dict[str, Any]:
     return wallet.ledger.reconcile()
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=AuditList)
 def audit(wallet: WalletDep, limit: Limit = 50) -> dict[str, Any]:
     """The newest admin and security events: who, what, when."""
     events = list(wallet.store.audit.find({}, {"_id": 0}).sort("at", -1).limit(limit))
