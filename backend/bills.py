@@ -8,6 +8,7 @@ open ──pay (ledger)──▶ paying ──▶ paid
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -21,6 +22,7 @@ from backend.ledger import iso
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read aloud and type
 CODE_LENGTH = 10  # 31**10 ≈ 8e14 codes: unguessable, collisions retried on the unique index
 OPEN, PAYING, PAID, CANCELLED, DECLINED = "open", "paying", "paid", "cancelled", "declined"
+OPEN_ONLY = {"open_key": "", "reminded_at": ""}  # fields a bill carries only while open
 
 
 def new_code() -> str:
@@ -63,13 +65,20 @@ class Bills:
             "description": description,
             "due_date": due_date.isoformat() if due_date else None,
             "status": OPEN,
-            "reminded_at": now,
+            "reminded_at": now,  # only while open, like open_key: the reminder query's index
             "created_at": now,
             "updated_at": now,
         }
         for _ in range(5):
-            bill["code"] = new_code()
-            bill.pop("_id", None)
+            code = new_code()
+            # listing keys "user:created:code": each list is a range on one indexed field
+            payer_key = f"{payer['_id']}:{now:013d}:{code}"
+            keys = {
+                "payer_key": payer_key,
+                "open_key": payer_key,
+                "issuer_key": f"{issuer['_id']}:{now:013d}:{code}",
+            }
+            bill.update(_id=code, code=code, **keys)
             try:
                 self.store.bills.insert_one(bill)
                 return bill
@@ -79,7 +88,7 @@ class Bills:
 
     def get_for(self, code: str, username: str, *, admin: bool = False) -> Doc:
         """A bill its issuer or payer (or an admin) may see; 404 for anyone else."""
-        bill = self.store.bills.find_one({"code": normalize_code(code)})
+        bill = self.store.bills.find_one({"_id": normalize_code(code)})
         if bill is None or not (admin or username in (bill["issuer"], bill["payer"])):
             raise NotFound("bill not found", "bill_not_found")
         return bill
@@ -100,37 +109,50 @@ class Bills:
             raise NotFound("bill not found", "bill_not_found")
         status = DECLINED if as_role == "payer" else CANCELLED
         result = self.store.bills.update_one(
-            {"code": bill["code"], "status": OPEN},
-            {"$set": {"status": status, "updated_at": now_ms()}},
+            {"_id": bill["_id"], "status": OPEN},
+            {"$set": {"status": status, "updated_at": now_ms()}, "$unset": OPEN_ONLY},
         )
         if result.modified_count != 1:
             current = self.get_for(code, username)
             raise BillNotPayable(f"this bill is {current['status']}")
         return self.get_for(code, username)
 
-    def page(self, query: Doc, *, limit: int, cursor: str | None) -> tuple[list[Doc], str | None]:
-        """One page of bills matching `query`, newest first."""
+    def page(self, key: str, owner: str, *, limit: int, cursor: str | None) -> tuple[list[Doc], str | None]:
+        """One page of `owner`'s bills by a listing key (`open_key`, `issuer_key`), newest first."""
+        bounds = {"$gt": f"{owner}:", "$lt": f"{owner}:{cursor or '~'}"}
+        page = list(self.store.bills.find({key: bounds}).sort(key, DESCENDING).limit(limit + 1))
+        return _cut(page, limit, lambda bill: bill[key].split(":", 1)[1])
+
+    def page_by_status(
+        self, status: str | None, *, limit: int, cursor: str | None
+    ) -> tuple[list[Doc], str | None]:
+        """Admin: one page of all bills (optionally of one status), newest first."""
+        query: Doc = {"status": status} if status else {}
         if cursor:
-            valid = cursor.isdigit() and len(cursor) <= 18  # an int64 timestamp
-            query = {**query, "created_at": {"$lt": int(cursor)}} if valid else query
+            query["created_at"] = {"$lt": int(cursor.split(":", 1)[0])}
         page = list(self.store.bills.find(query).sort("created_at", DESCENDING).limit(limit + 1))
-        more = len(page) > limit
-        page = page[:limit]
-        return page, (str(page[-1]["created_at"]) if more and page else None)
+        return _cut(page, limit, lambda bill: f"{bill['created_at']:013d}:{bill['_id']}")
 
     def claim_reminders(self, interval_ms: int, limit: int) -> list[Doc]:
         """Open bills not reminded for an interval, each claimed atomically (one sender wins)."""
         now = now_ms()
-        due = self.store.bills.find({"status": OPEN, "reminded_at": {"$lte": now - interval_ms}}).limit(limit)
+        due = self.store.bills.find({"reminded_at": {"$lte": now - interval_ms}}).limit(limit)
         claimed = []
         for bill in list(due):
             won = self.store.bills.update_one(
-                {"code": bill["code"], "status": OPEN, "reminded_at": bill["reminded_at"]},
+                {"_id": bill["_id"], "status": OPEN, "reminded_at": bill["reminded_at"]},
                 {"$set": {"reminded_at": now}},
             )
             if won.modified_count == 1:
                 claimed.append(bill)
         return claimed
+
+
+def _cut(page: list[Doc], limit: int, cursor_of: Callable[[Doc], str]) -> tuple[list[Doc], str | None]:
+    """The first `limit` of a page fetched with one extra, and the cursor of the next page."""
+    more = len(page) > limit
+    page = page[:limit]
+    return page, (cursor_of(page[-1]) if more and page else None)
 
 
 def public_bill(bill: Doc) -> dict[str, Any]:

@@ -140,6 +140,4 @@ class Idempotency:
 
     def purge_expired(self) -> int:
         """Forget keys older than IDEMPOTENCY_TTL_HOURS."""
-        return self.store.idempotency.delete_many(
-            {"expires_at": {"$lt": now_ms()}, "state": "completed"}
-        ).deleted_count
+        return self.store.idempotency.delete_many({"expires_at": {"$lt": now_ms()}}).deleted_count

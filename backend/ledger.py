@@ -95,9 +95,15 @@ class Ledger:
 
     # ---- entry points -------------------------------------------------------------------
 
-    def move(self, request: MovementRequest, movement_id: str | None = None) -> Doc:
-        """Run one movement to its end and return its record; raise if it was rejected."""
-        self._validate(request)
+    def move(
+        self, request: MovementRequest, movement_id: str | None = None, *, payee_known: bool = False
+    ) -> Doc:
+        """Run one movement to its end and return its record; raise if it was rejected.
+
+        `payee_known`: the caller has just read the payee's account, so it is not read again.
+        When this call debited the payer, the record carries `src_balance`, the balance after.
+        """
+        self._validate(request, payee_known)
         record = self._journal(request, movement_id or new_movement_id())
         record = self._drive(record)
         if record["state"] == REJECTED:
@@ -115,7 +121,7 @@ class Ledger:
 
     # ---- validation and journal ---------------------------------------------------------
 
-    def _validate(self, request: MovementRequest) -> None:
+    def _validate(self, request: MovementRequest, payee_known: bool) -> None:
         """Refuse amounts and parties that can never succeed, before anything is written."""
         if type(request.amount) is not int or request.amount <= 0:
             raise InvalidRequest("amount must be a positive whole number", "invalid_amount")
@@ -128,7 +134,7 @@ class Ledger:
             raise InvalidRequest("you cannot send money to yourself", "self_transfer")
         # the payer's existence is checked by the debit itself; the payee must exist before it
         dst = request.dst
-        if dst is not None and self.store.users.count_documents({"_id": dst}, limit=1) == 0:
+        if dst is not None and not payee_known and not self._exists(dst):
             raise NotFound(f"user {dst!r} does not exist", "user_not_found")
 
     def _journal(self, request: MovementRequest, movement_id: str) -> Doc:
@@ -148,6 +154,7 @@ class Ledger:
             "state": PENDING,
             "reason": None,
             "finalized": False,
+            "open_since": now,  # only while unfinished: the sweeper's index (see recover)
             "day": utc_day(now),
             "created_at": now,
             "updated_at": now,
@@ -186,25 +193,30 @@ class Ledger:
         if record["kind"] == BILL_PAYMENT and not self._claim_bill(record):
             return self._reject(record, "bill_not_payable")
         if record["src"] is not None:
-            reason = self._debit(record)  # a no-op that returns None when already debited
+            balance, reason = self._debit(record)  # (None, None) when already debited
             if reason is not None:
                 return self._reject(record, reason)
+            committed = self._transition(record, PENDING, COMMITTED)
+            if balance is not None:
+                committed["src_balance"] = balance
+            return committed
         return self._transition(record, PENDING, COMMITTED)
 
-    def _debit(self, record: Doc) -> str | None:
-        """Take the amount from the payer; None on success, else the reason it was refused."""
+    def _debit(self, record: Doc) -> tuple[int | None, str | None]:
+        """Take the amount from the payer: (balance after, None), or (None, why it was refused)."""
         for _ in range(3):  # a concurrent change can make one attempt miss; re-read the reason
-            if self._try_debit(record):
-                return None
+            balance = self._try_debit(record)
+            if balance is not None:
+                return balance, None
             if self._holds(record["src"], "outbox", record["_id"]):
-                return None
+                return None, None
             reason = self._debit_refusal(record)
             if reason is not None:
-                return reason
-        return "busy"
+                return None, reason
+        return None, "busy"
 
-    def _try_debit(self, record: Doc) -> bool:
-        """The conditional update that is the commit point of a movement."""
+    def _try_debit(self, record: Doc) -> int | None:
+        """The conditional update that is the commit point of a movement; the new balance or None."""
         amount, day = record["amount"], record["day"]
         base: Doc = {
             "_id": record["src"],
@@ -216,17 +228,22 @@ class Ledger:
             "$push": {"outbox": record["_id"]},
         }
         if record["kind"] not in USER_KINDS:
-            return self.store.users.update_one(base, update).modified_count == 1
+            return self._apply(base, update)
         base["frozen"] = False
         limit_left = self.settings.daily_transfer_limit - amount
         same_day = {**base, "day": day, "day_out": {"$lte": limit_left}}
-        if self.store.users.update_one(same_day, _inc(update, day_out=amount)).modified_count == 1:
-            return True
-        if limit_left < 0:
-            return False
+        balance = self._apply(same_day, _inc(update, day_out=amount))
+        if balance is not None or limit_left < 0:
+            return balance
         new_day = {**base, "day": {"$lt": day}}
-        first = {**update, "$set": {"day": day, "day_out": amount}}
-        return self.store.users.update_one(new_day, first).modified_count == 1
+        return self._apply(new_day, {**update, "$set": {"day": day, "day_out": amount}})
+
+    def _apply(self, match: Doc, update: Doc) -> int | None:
+        """One conditional account update; the balance after it, or None when nothing matched."""
+        after = self.store.users.find_one_and_update(
+            match, update, projection={"balance": 1}, return_document=ReturnDocument.AFTER
+        )
+        return None if after is None else int(after["balance"])
 
     def _debit_refusal(self, record: Doc) -> str | None:
         """Why the debit did not apply (None: a race, try again)."""
@@ -257,12 +274,15 @@ class Ledger:
         """Mark the bill as being paid by this record (or find it already is)."""
         now = now_ms()
         claimed = self.store.bills.update_one(
-            {"code": record["bill_code"], "status": "open", "payer": record["src"]},
-            {"$set": {"status": "paying", "payment_id": record["_id"], "updated_at": now}},
+            {"_id": record["bill_code"], "status": "open", "payer": record["src"]},
+            {
+                "$set": {"status": "paying", "payment_id": record["_id"], "updated_at": now},
+                "$unset": {"open_key": "", "reminded_at": ""},  # bills.OPEN_ONLY
+            },
         )
         if claimed.modified_count == 1:
             return True
-        bill = self.store.bills.find_one({"code": record["bill_code"]}, {"payment_id": 1})
+        bill = self.store.bills.find_one({"_id": record["bill_code"]}, {"payment_id": 1})
         return bill is not None and bill.get("payment_id") == record["_id"]
 
     def _reject(self, record: Doc, reason: str) -> Doc:
@@ -278,14 +298,20 @@ class Ledger:
     def _transition(self, record: Doc, old: str, new: str) -> Doc:
         """Move a record from one state to the next, conditionally; return what it now is."""
         fields: Doc = {"state": new, "updated_at": now_ms()}
+        update: Doc = {"$set": fields}
         if new == DONE:
-            fields["parties"] = [p for p in (record["src"], record["dst"]) if p is not None]
+            # one scalar key per party: listings are range queries on one indexed field
+            for side in ("src", "dst"):
+                if record[side] is not None:
+                    fields[f"{side}_key"] = f"{record[side]}:{record['seq']}"
             fields["done_at"] = fields["updated_at"]
             # nothing follows a done movement but a bill payment's bill status
-            fields["finalized"] = record["kind"] != BILL_PAYMENT
+            if record["kind"] != BILL_PAYMENT:
+                fields["finalized"] = True
+                update["$unset"] = {"open_since": ""}
         updated = self.store.ledger.find_one_and_update(
             {"_id": record["_id"], "state": old},
-            {"$set": fields},
+            update,
             return_document=ReturnDocument.AFTER,
         )
         return updated if updated is not None else self._reload(record)
@@ -310,7 +336,7 @@ class Ledger:
             self.store.ledger.update_one({"_id": record["_id"]}, {"$unset": {"reversal_of": ""}})
         updated = self.store.ledger.find_one_and_update(
             {"_id": record["_id"]},
-            {"$set": {"finalized": True}},
+            {"$set": {"finalized": True}, "$unset": {"open_since": ""}},
             return_document=ReturnDocument.AFTER,
         )
         return updated or record
@@ -329,20 +355,24 @@ class Ledger:
 
     def _settle_bill(self, record: Doc) -> None:
         """A done payment marks its bill paid; a rejected one hands the bill back as open."""
-        match = {"code": record["bill_code"], "status": "paying", "payment_id": record["_id"]}
+        match = {"_id": record["bill_code"], "status": "paying", "payment_id": record["_id"]}
         now = now_ms()
         if record["state"] == DONE:
-            self.store.bills.update_one(
-                match, {"$set": {"status": "paid", "paid_at": now, "updated_at": now}}
-            )
-        else:
-            self.store.bills.update_one(
-                match, {"$set": {"status": "open", "updated_at": now}, "$unset": {"payment_id": ""}}
-            )
+            paid = {"status": "paid", "paid_at": record["done_at"], "updated_at": now}
+            self.store.bills.update_one(match, {"$set": paid})
+            return
+        bill = self.store.bills.find_one(match, {"payer_key": 1})
+        if bill is not None:  # back in the payer's list of open bills
+            reopen = {"status": "open", "open_key": bill["payer_key"], "reminded_at": now, "updated_at": now}
+            self.store.bills.update_one(match, {"$set": reopen, "$unset": {"payment_id": ""}})
 
     def _holds(self, username: str, box: str, movement_id: str) -> bool:
         """True when the account's outbox/inbox holds the marker of this movement."""
-        return self.store.users.count_documents({"_id": username, box: movement_id}, limit=1) == 1
+        return self.store.users.find_one({"_id": username, box: movement_id}, {"_id": 1}) is not None
+
+    def _exists(self, username: str) -> bool:
+        """True when the account exists (find_one by _id: indexed on every store)."""
+        return self.store.users.find_one({"_id": username}, {"_id": 1}) is not None
 
     # ---- recovery -------------------------------------------------------------------------
 
@@ -353,7 +383,7 @@ class Ledger:
         """
         cutoff = now_ms() if everything else now_ms() - self.lease_ms
         touched = 0
-        for record in list(self.store.ledger.find({"finalized": False, "updated_at": {"$lt": cutoff + 1}})):
+        for record in list(self.store.ledger.find({"open_since": {"$lt": cutoff + 1}})):
             try:
                 self._recover_one(record)
             except WalletError:
@@ -394,11 +424,16 @@ class Ledger:
     # ---- reading --------------------------------------------------------------------------
 
     def history(self, username: str, *, limit: int, cursor: str | None) -> tuple[list[Doc], str | None]:
-        """One page of a user's finished movements, newest first, and the cursor of the next."""
-        query: Doc = {"parties": username}
-        if cursor:
-            query["seq"] = {"$lt": cursor}
-        page = list(self.store.ledger.find(query).sort("seq", DESCENDING).limit(limit + 1))
+        """One page of a user's finished movements, newest first, and the cursor of the next.
+
+        Two range queries on single indexed keys (`src_key`, `dst_key` = "user:seq"), merged:
+        flat however large the ledger grows.
+        """
+        bounds = {"$gt": f"{username}:", "$lt": f"{username}:{cursor or '~'}"}
+        page: list[Doc] = []
+        for key in ("src_key", "dst_key"):
+            page.extend(self.store.ledger.find({key: bounds}).sort(key, DESCENDING).limit(limit + 1))
+        page.sort(key=lambda record: record["seq"], reverse=True)
         more = len(page) > limit
         page = page[:limit]
         return page, (page[-1]["seq"] if more and page else None)
@@ -425,7 +460,7 @@ class Ledger:
     def _in_flight(self) -> tuple[int, int]:
         """Money debited but not yet credited (or refunded), and the count of unfinished records."""
         in_flight, unfinished = 0, 0
-        for record in self.store.ledger.find({"finalized": False}):
+        for record in self.store.ledger.find({"open_since": {"$gte": 0}}):
             unfinished += 1
             in_flight += self._in_flight_amount(record)
         for user in self.store.users.find({"in_flight": {"$gt": 0}}, {"outbox": 1}):

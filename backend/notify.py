@@ -98,6 +98,11 @@ class Notifier:
         )  # below the bot's BACKEND_TIMEOUT: an OTP request must answer first
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="notify")
 
+    @property
+    def enabled(self) -> bool:
+        """True when notices can go out (a bot token is configured)."""
+        return bool(self.settings.telegram_bot_token)
+
     def close(self) -> None:
         """Finish queued notices and close the HTTP client."""
         self.pool.shutdown(wait=True)
@@ -123,7 +128,7 @@ class Notifier:
 
     def notify(self, user: Doc | None, key: str, buttons_for: str | None = None, **values: Any) -> None:
         """Queue a best-effort notice to a user's linked chat (nothing if unlinked)."""
-        if user is None or "telegram_chat_id" not in user or not self.settings.telegram_bot_token:
+        if user is None or "telegram_chat_id" not in user or not self.enabled:
             return
         lang = user.get("lang", "id")
         if "amount" in values:

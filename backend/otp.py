@@ -13,7 +13,7 @@ import logging
 import secrets
 
 import pyotp
-from pymongo import DESCENDING, ReturnDocument
+from pymongo import ReturnDocument
 
 from backend.config import Settings
 from backend.db import Doc, Store, now_ms
@@ -54,29 +54,26 @@ class Otps:
         if self.limiter.hit("otp:" + user["_id"], window) > self.settings.otp_requests_per_window:
             retry = self.limiter.retry_after(window)
             raise TooManyRequests(f"too many OTP requests; try again in {retry} s", "otp_rate_limited")
-        code = new_code()
-        now = now_ms()
-        otp_id = f"{user['_id']}:{action}:{now}:{secrets.token_hex(8)}"
-        self.store.otps.insert_one(
-            {
-                "_id": otp_id,
-                "username": user["_id"],
-                "action": action,
-                "binding": binding,
-                "code_hash": keyed_hash(self.settings, f"{otp_id}:{code}"),
-                "attempts": 0,
-                "used": False,
-                "created_at": now,
-                "expires_at": now + self.settings.otp_ttl_seconds * 1000,
-            }
-        )
+        code, nonce, now = new_code(), secrets.token_hex(8), now_ms()
+        otp_id = f"{user['_id']}:{action}"  # one live code per user and action: a new one replaces it
+        doc = {
+            "_id": otp_id,
+            "username": user["_id"],
+            "action": action,
+            "binding": binding,
+            "nonce": nonce,  # guards every later update against a code issued meanwhile
+            "code_hash": keyed_hash(self.settings, f"{otp_id}:{nonce}:{code}"),
+            "attempts": 0,
+            "used": False,
+            "created_at": now,
+            "expires_at": now + self.settings.otp_ttl_seconds * 1000,
+        }
+        self.store.otps.replace_one({"_id": otp_id}, doc, upsert=True)
         self.notifier.deliver_otp(user, code, action, summary)
 
     def verify(self, username: str, action: str, binding: str, code: str) -> None:
         """Consume the newest code for this action if it matches; OtpRejected otherwise."""
-        otp = self.store.otps.find_one(
-            {"username": username, "action": action}, sort=[("created_at", DESCENDING)]
-        )
+        otp = self.store.otps.find_one({"_id": f"{username}:{action}"})
         if otp is None or otp["used"]:
             raise OtpRejected("no OTP pending for this action; request a new one", "otp_missing")
         if otp["attempts"] >= self.settings.otp_max_attempts:
@@ -86,11 +83,16 @@ class Otps:
         if otp["expires_at"] < now_ms():
             raise OtpRejected("this OTP has expired; request a new one", "otp_expired")
         expected = otp["code_hash"]
-        given = keyed_hash(self.settings, f"{otp['_id']}:{code}")
+        given = keyed_hash(self.settings, f"{otp['_id']}:{otp['nonce']}:{code}")
         if not (hmac.compare_digest(expected, given) and otp["binding"] == binding):
             self._wrong_try(otp, otp["binding"] != binding)
         consumed = self.store.otps.update_one(
-            {"_id": otp["_id"], "used": False, "attempts": {"$lt": self.settings.otp_max_attempts}},
+            {
+                "_id": otp["_id"],
+                "nonce": otp["nonce"],
+                "used": False,
+                "attempts": {"$lt": self.settings.otp_max_attempts},
+            },
             {"$set": {"used": True, "used_at": now_ms()}},
         )
         if consumed.modified_count != 1:
@@ -99,7 +101,7 @@ class Otps:
     def _wrong_try(self, otp: Doc, other_action: bool) -> None:
         """Count a wrong try and raise; the last allowed try locks the code."""
         updated = self.store.otps.find_one_and_update(
-            {"_id": otp["_id"], "used": False},
+            {"_id": otp["_id"], "nonce": otp["nonce"], "used": False},
             {"$inc": {"attempts": 1}},
             return_document=ReturnDocument.AFTER,
         )
@@ -113,7 +115,3 @@ class Otps:
                 "otp_invalid",
             )
         raise OtpRejected(f"wrong OTP ({left} tries left)", "otp_invalid")
-
-    def purge_expired(self) -> int:
-        """Drop codes that expired more than a day ago."""
-        return self.store.otps.delete_many({"expires_at": {"$lt": now_ms() - 86_400_000}}).deleted_count

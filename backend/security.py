@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 import uuid
 from dataclasses import dataclass
 
@@ -18,19 +19,24 @@ from backend.errors import NotAuthenticated
 
 ALGORITHM = "HS256"  # pinned: decode() accepts nothing else, so alg=none and RS/HS confusion fail
 _hasher = PasswordHasher()  # argon2-cffi's default type is Argon2id
+# Argon2 is slow on purpose (~50 ms, 64 MiB): bound how many run at once so that a burst of
+# sign-ins cannot take every worker thread and starve the money routes.
+_argon2_slots = threading.BoundedSemaphore(2)
 # verified against for unknown usernames, so both failures cost the same time
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 def hash_password(password: str) -> str:
     """An Argon2id hash of a password."""
-    return _hasher.hash(password)
+    with _argon2_slots:
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when the password matches; always spends one Argon2 verification."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        with _argon2_slots:
+            return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
@@ -83,7 +89,7 @@ class Tokens:
             raise NotAuthenticated("invalid token") from None
         if claims.get("typ") != "access" or not isinstance(claims["sub"], str):
             raise NotAuthenticated("invalid token")
-        if self.store.tokens.count_documents({"_id": "jti:" + str(claims["jti"])}, limit=1):
+        if self.store.tokens.find_one({"_id": "jti:" + str(claims["jti"])}, {"_id": 1}) is not None:
             raise NotAuthenticated("token revoked; sign in again")
         return TokenClaims(claims["sub"], str(claims["jti"]), int(claims["exp"]))
 
@@ -124,10 +130,6 @@ class Tokens:
         doc = self.store.tokens.find_one({"_id": key})
         self.store.tokens.delete_one({"_id": key})
         return doc
-
-    def revoke_all_refresh(self, username: str) -> None:
-        """End every bot session of a user (e.g. after a password change)."""
-        self.store.tokens.delete_many({"kind": "refresh", "username": username})
 
     def purge_expired(self) -> int:
         """Drop revocation and refresh records past their expiry."""

@@ -92,14 +92,9 @@ class Wallet:
                 self.otps.verify(user["_id"], "transfer", binding, form.otp)
                 attempt.mark_authorized()
             request = MovementRequest(TRANSFER, form.amount, user["_id"], recipient["_id"], form.description)
-            record = self.ledger.move(request, attempt.movement_id)
-            self.notifier.notify(
-                recipient,
-                "received",
-                amount=form.amount,
-                sender=user["_id"],
-                note=f"\n“{form.description}”" if form.description else "",
-            )
+            record = self.ledger.move(request, attempt.movement_id, payee_known=True)
+            note = _note(form.description)
+            self.notifier.notify(recipient, "received", amount=form.amount, sender=user["_id"], note=note)
             return 201, {
                 "id": record["_id"],
                 "amount": record["amount"],
@@ -107,13 +102,15 @@ class Wallet:
                 "recipient_name": recipient["name"],
                 "description": record["description"],
                 "created_at": iso(record["created_at"]),
-                "balance": self.balance(user["_id"]),
+                "balance": self.balance_after(user["_id"], record),
             }
 
         return self.idempotency.run(user["_id"], key, fingerprint, execute)
 
-    def balance(self, username: str) -> int:
-        """The current balance of a user."""
+    def balance_after(self, username: str, record: Doc) -> int:
+        """The payer's balance right after this movement (read again only for a resumed one)."""
+        if "src_balance" in record:
+            return int(record["src_balance"])
         return int(self.accounts.get(username)["balance"])
 
     # ---- bills ------------------------------------------------------------------------------
@@ -157,11 +154,12 @@ class Wallet:
         code = normalize_code(code)
 
         def execute(attempt: Attempt) -> Outcome:
-            if not attempt.authorized:
+            if attempt.authorized:  # resumed after a crash: the bill may be `paying` already
+                bill = self.bills.get_for(code, user["_id"])
+            else:
                 bill = self.bills.payable_by(code, user["_id"])
                 self.otps.verify(user["_id"], "pay_bill", binding_of("pay_bill", bill_code=code), otp)
                 attempt.mark_authorized()
-            bill = self.bills.get_for(code, user["_id"])
             request = MovementRequest(
                 BILL_PAYMENT,
                 bill["amount"],
@@ -170,9 +168,10 @@ class Wallet:
                 f"{bill['bill_name']} ({code})",
                 bill_code=code,
             )
-            record = self.ledger.move(request, attempt.movement_id)
-            bill = self.bills.get_for(code, user["_id"])
-            issuer = self.store.users.find_one({"_id": bill["issuer"]})
+            record = self.ledger.move(request, attempt.movement_id, payee_known=True)
+            # a done payment has settled its bill (the ledger finalizes it before returning)
+            bill = {**bill, "status": "paid", "payment_id": record["_id"], "paid_at": record["done_at"]}
+            issuer = self.store.users.find_one({"_id": bill["issuer"]}) if self.notifier.enabled else None
             self.notifier.notify(
                 issuer,
                 "bill_paid",
@@ -184,7 +183,7 @@ class Wallet:
             return 200, {
                 "bill": public_bill(bill),
                 "payment_id": record["_id"],
-                "balance": self.balance(user["_id"]),
+                "balance": self.balance_after(user["_id"], record),
             }
 
         return self.idempotency.run(user["_id"], key, request_hash("pay_bill", {"code": code}), execute)
@@ -270,7 +269,6 @@ class Wallet:
         """Periodic work: recover unfinished movements, drop expired tokens, codes and counters."""
         self.ledger.recover()
         self.tokens.purge_expired()
-        self.otps.purge_expired()
         self.limiter.purge_expired()
         self.idempotency.purge_expired()
 

@@ -16,15 +16,15 @@ from backend.schemas import BillCreate, BillList, BillPaid, BillPay, BillPublic
 router = APIRouter(prefix="/api/bill", tags=["bills"], responses=SIGNED_IN)
 
 Limit = Annotated[int, Query(ge=1, le=100)]
-# A bill cursor is a creation time in ms; 18 digits keep it inside the 64-bit int MongoDB stores.
-Cursor = Annotated[str | None, Query(max_length=18, pattern=r"^[0-9]+$")]
+# A bill cursor is "creation time in ms (13 digits):code", as the previous page returned it.
+Cursor = Annotated[str | None, Query(max_length=30, pattern=r"^[0-9]{13}:[0-9A-Z]{8,16}$")]
 Status = Literal["open", "paying", "paid", "cancelled", "declined"]
 
 
-def _page(wallet: Any, query: dict[str, Any], limit: int, cursor: str | None) -> dict[str, Any]:
+def _render(page: tuple[list[dict[str, Any]], str | None]) -> dict[str, Any]:
     """One page of bills as the API shows them."""
-    page, next_cursor = wallet.bills.page(query, limit=limit, cursor=cursor)
-    return {"items": [public_bill(b) for b in page], "next_cursor": next_cursor}
+    bills, next_cursor = page
+    return {"items": [public_bill(b) for b in bills], "next_cursor": next_cursor}
 
 
 @router.get("", response_model=BillList, dependencies=[Depends(current_admin)])
@@ -32,7 +32,7 @@ def all_bills(
     wallet: WalletDep, status: Status | None = None, limit: Limit = 50, cursor: Cursor = None
 ) -> dict[str, Any]:
     """Admin: every bill, optionally only those with one status."""
-    return _page(wallet, {"status": status} if status else {}, limit, cursor)
+    return _render(wallet.bills.page_by_status(status, limit=limit, cursor=cursor))
 
 
 @router.post("", status_code=201, response_model=BillPublic)
@@ -60,7 +60,7 @@ def bills_to_pay(
 ) -> dict[str, Any]:
     """Open bills this user must pay (own, or any for admins)."""
     own_or_admin(user, username)
-    return _page(wallet, {"payer": username.lower(), "status": "open"}, limit, cursor)
+    return _render(wallet.bills.page("open_key", username.lower(), limit=limit, cursor=cursor))
 
 
 @router.get("/{username}/issued", response_model=BillList)
@@ -69,7 +69,7 @@ def bills_issued(
 ) -> dict[str, Any]:
     """Bills this user issued, any status, newest first (own, or any for admins)."""
     own_or_admin(user, username)
-    return _page(wallet, {"issuer": username.lower()}, limit, cursor)
+    return _render(wallet.bills.page("issuer_key", username.lower(), limit=limit, cursor=cursor))
 
 
 @router.post("/{bill_code}/pay", response_model=BillPaid)

@@ -62,3 +62,34 @@ def test_upsert_with_inc_and_set_creates_then_increments(coll: Coll) -> None:
     doc = coll.find_one(window, {"_id": 0})
     assert doc == {"key": "signin:alice", "window": 17, "count": 2, "last": 2000}
     assert coll.count_documents({}) == 1
+
+
+def test_replace_one_upsert_creates_then_replaces_whole_document(coll: Coll) -> None:
+    """One OTP document per user and action: a new code replaces every field of the old one."""
+    coll.replace_one({"_id": "u:transfer"}, {"_id": "u:transfer", "nonce": "a", "attempts": 3}, upsert=True)
+    coll.replace_one({"_id": "u:transfer"}, {"_id": "u:transfer", "nonce": "b", "used": False}, upsert=True)
+    assert coll.find_one({"_id": "u:transfer"}) == {"_id": "u:transfer", "nonce": "b", "used": False}
+    assert coll.count_documents({}) == 1
+
+
+def test_find_one_and_update_with_projection_returns_only_those_fields(coll: Coll) -> None:
+    """The ledger's debit returns just the new balance."""
+    coll.insert_one({"_id": "acct", "balance": 500, "outbox": []})
+    after = coll.find_one_and_update(
+        {"_id": "acct", "balance": {"$gte": 200}, "outbox": {"$nin": ["m1"]}},
+        {"$inc": {"balance": -200}, "$push": {"outbox": "m1"}},
+        projection={"balance": 1},
+        return_document=ReturnDocument.AFTER,
+    )
+    assert after == {"_id": "acct", "balance": 300}
+
+
+def test_range_on_one_string_key_sorted_descending(coll: Coll) -> None:
+    """History pages: "user:seq" keys, a prefix range sorted by the key, other users excluded."""
+    keys = ["ab:0003", "ab:0001", "ab_c:0009", "ab0:0007", "ab:0002", "b:0005"]
+    coll.insert_many([{"_id": n, "src_key": k} for n, k in enumerate(keys)])
+    coll.create_index("src_key", sparse=True)
+    found = coll.find({"src_key": {"$gt": "ab:", "$lt": "ab:0003"}}).sort("src_key", -1).limit(5)
+    assert [d["src_key"] for d in found] == ["ab:0002", "ab:0001"]
+    everything = coll.find({"src_key": {"$gt": "ab:", "$lt": "ab:~"}}).sort("src_key", -1)
+    assert [d["src_key"] for d in everything] == ["ab:0003", "ab:0002", "ab:0001"]
