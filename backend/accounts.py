@@ -90,10 +90,12 @@ class Accounts:
     def link_chat(self, username: str, chat_id: int, lang: str) -> None:
         """Bind a Telegram chat to this account (moving it away from any other account)."""
         now = now_ms()
-        self.store.users.update_many(
-            {"telegram_chat_id": chat_id, "_id": {"$nin": [username]}},
-            {"$unset": {"telegram_chat_id": ""}, "$set": {"updated_at": now}},
-        )
+        previous = self.store.users.find_one({"telegram_chat_id": chat_id}, {"_id": 1})
+        if previous is not None and previous["_id"] != username:
+            self.store.users.update_one(
+                {"_id": previous["_id"], "telegram_chat_id": chat_id},
+                {"$unset": {"telegram_chat_id": ""}, "$set": {"updated_at": now}},
+            )
         self.store.users.update_one(
             {"_id": username},
             {"$set": {"telegram_chat_id": chat_id, "lang": lang, "updated_at": now}},
