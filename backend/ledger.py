@@ -91,7 +91,10 @@ class Ledger:
         self.store = store
         self.settings = settings
         self.lease_ms = settings.ledger_lease_seconds * 1000
-        self.grace_ms = self.lease_ms * 20  # far beyond any single worker's stall
+        # A done movement's markers outlive it by this much: a worker that read the record before it
+        # was done and stalled (GC, a blocked call: pymongo's socket timeout is 15 s) still finds
+        # its marker and cannot apply a step twice. Longer means bigger marker arrays.
+        self.grace_ms = self.lease_ms * 4
 
     # ---- entry points -------------------------------------------------------------------
 
@@ -410,6 +413,8 @@ class Ledger:
 
     def _clean_marker(self, username: str, box: str, movement_id: str, now: int) -> None:
         """Settle one marker according to the state of its record."""
+        if _created_ms(movement_id) > now - self.grace_ms:
+            return  # too young to be due: no need to read its record
         record = self.find(movement_id)
         if record is None or not record["finalized"]:
             return
@@ -479,6 +484,14 @@ class Ledger:
         if record["kind"] == WITHDRAWAL:
             return record["amount"] if debited and record["state"] != DONE else 0
         return record["amount"] if debited and not credited else 0
+
+
+def _created_ms(movement_id: str) -> int:
+    """When a movement id was made (its first 13 hex digits), or 0 if it is not one of ours."""
+    try:
+        return int(movement_id[:13], 16)
+    except ValueError:
+        return 0
 
 
 def _inc(update: Doc, **more: int) -> Doc:

@@ -254,3 +254,19 @@ def test_rejections_carry_their_reason(store: Store, ledger: Ledger, ledger_sett
         ledger.move(MovementRequest(TRANSFER, 500, src, dst))
     assert frozen.value.code == "account_frozen"
     assert balances(store) == {src: 1_000, dst: 0}
+
+
+def test_markers_of_done_movements_are_pulled_after_the_grace(
+    store: Store, ledger: Ledger, ledger_settings: Settings
+) -> None:
+    src, dst = make_accounts(store, ledger_settings, ledger, [10_000, 0])
+    ledger.move(MovementRequest(TRANSFER, 1_000, src, dst))
+    ledger.recover()
+    assert store.users.find_one({"_id": src})["in_flight"] == 2  # deposit in, transfer out: in grace
+    assert store.users.find_one({"_id": dst})["in_flight"] == 1
+    ledger.grace_ms = -1000  # as if the grace had passed
+    ledger.recover()
+    for name in (src, dst):
+        account = store.users.find_one({"_id": name})
+        assert account["in_flight"] == 0 and account["outbox"] == [] and account["inbox"] == []
+    assert balances(store) == {src: 9_000, dst: 1_000}
