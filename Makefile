@@ -49,7 +49,7 @@ chaos: $(STAMP)
 fuzz: $(STAMP)
 	$(PY) scripts/fuzz.py
 
-## bench: benchmarks → docs/BENCHMARKS.md (~11 min; QUICK=1 for a short run)
+## bench: benchmarks → docs/BENCHMARKS.md (~6 min; QUICK=1 for a short run)
 bench: $(STAMP)
 	$(PY) scripts/bench.py $(if $(QUICK),--quick)
 

@@ -179,12 +179,15 @@ class Ledger:
         """Advance a record as far as it can go; idempotent, safe to run concurrently."""
         if record["state"] == PENDING:
             record = self._commit(record, stale=False)
+        balance = record.get("src_balance")  # known only to the call that debited
         if record["state"] == COMMITTED:
             if record["dst"] is not None:
                 self._credit(record)
             record = self._transition(record, COMMITTED, DONE)
         if not record["finalized"] or record["state"] == REJECTED:
             record = self._finalize(record)  # for a rejected one: refunds a stale debit at once
+        if balance is not None:
+            record["src_balance"] = balance
         return record
 
     def _commit(self, record: Doc, *, stale: bool) -> Doc:

@@ -3,36 +3,53 @@ issued with pymongo from threads, no HTTP, no FastAPI, no backend code on the pa
 
 The sequences below are the calls the backend makes, in its order, with its filters and updates
 (read from backend/api/deps.py, wallet.py, otp.py, ratelimit.py, idempotency.py, ledger.py,
-bills.py, accounts.py at the time of writing). When those files change, change these lists.
+bills.py, security.py, accounts.py at the time of writing, and checked against a pymongo
+CommandListener on the real app: same commands, same order). When those files change, change
+these lists.
 
-Transfer = 20 round trips (9 reads, 11 writes):
+Transfer = 18 round trips (7 reads, 11 writes):
 
     POST /api/processing  (OTP issue)
-      1 r tokens.count_documents        {_id: jti}                 deps.token_claims (revocation)
+      1 r tokens.find_one               {_id: jti} → {_id}         deps.current_user → Tokens.verify_access
       2 r users.find_one                {_id: me}                  deps.current_user
       3 r users.find_one                {_id: recipient}           Wallet._check_counterparty
       4 w counters.find_one_and_update  {_id: otp:me@600:i} upsert RateLimiter.hit
-      5 w otps.insert_one                                          Otps.issue
+      5 w otps.replace_one              {_id: me:transfer} upsert  Otps.issue (one doc per action)
     POST /api/transfer
-      6 r tokens.count_documents                                   deps.token_claims
+      6 r tokens.find_one               {_id: jti} → {_id}         deps.current_user
       7 r users.find_one                {_id: me}                  deps.current_user
       8 w idempotency.insert_one                                   Idempotency._reserve
       9 r users.find_one                {_id: recipient}           Wallet._check_counterparty
-     10 r otps.find_one  {username, action} sort created_at desc   Otps.verify
-     11 w otps.update_one               {_id, used, attempts}      Otps.verify (consume)
+     10 r otps.find_one                 {_id: me:transfer}         Otps.verify
+     11 w otps.update_one               {_id, nonce, used, attempts} Otps.verify (consume)
      12 w idempotency.update_one        authorized                 Attempt.mark_authorized
-     13 r users.count_documents         {_id: recipient}           Ledger._validate
-     14 w ledger.insert_one             pending record             Ledger._journal
-     15 w users.update_one              conditional debit          Ledger._try_debit
-     16 w ledger.find_one_and_update    pending → committed        Ledger._transition
-     17 w users.update_one              credit + inbox marker      Ledger._credit
-     18 w ledger.find_one_and_update    committed → done           Ledger._transition
-     19 r users.find_one                {_id: me}                  Wallet.balance
-     20 w idempotency.update_one        completed + response       Idempotency.run
+        (no recipient read: Ledger.move(payee_known=True))
+     13 w ledger.insert_one             pending record, open_since Ledger._journal
+     14 w users.find_one_and_update     conditional debit → balance Ledger._try_debit / _apply
+     15 w ledger.find_one_and_update    pending → committed        Ledger._transition
+     16 w users.update_one              credit + inbox marker      Ledger._credit
+     17 w ledger.find_one_and_update    committed → done, src_key/dst_key, finalized, unset open_since
+     18 w idempotency.update_one        completed + response       Idempotency.run
+        (the balance in the answer is the one call 14 returned: Wallet.balance_after)
 
-Bill payment = 26 round trips (12 reads, 14 writes): the OTP issue reads the bill instead of the
-recipient; the payment reads the bill three times (payable_by, get_for before and after), claims
-it, settles it, finalizes the record, and reads the issuer for the notice.
+Bill payment = 22 round trips (8 reads, 14 writes):
+
+    POST /api/processing  1 tokens.find_one, 2 users.find_one (me), 3 bills.find_one {_id: code}
+                          (Bills.payable_by), 4 counters.find_one_and_update, 5 otps.replace_one
+    POST /api/bill/{code}/pay
+      6 r tokens.find_one, 7 r users.find_one (me), 8 w idempotency.insert_one,
+      9 r bills.find_one {_id: code} (payable_by: the only read of the bill), 10 r otps.find_one,
+     11 w otps.update_one (consume), 12 w idempotency.update_one (authorized),
+     13 w ledger.insert_one, 14 w bills.update_one {_id, status: open, payer} (claim, unset
+        open_key/reminded_at), 15 w users.find_one_and_update (debit), 16 w ledger → committed,
+     17 w users.update_one (credit), 18 w ledger → done (src_key/dst_key),
+     19 w bills.update_one {_id, status: paying, payment_id} (settle paid),
+     20 w ledger.find_one_and_update (finalized, unset open_since),
+     21 r users.find_one (issuer, for the "bill paid" notice; only when a bot token is set, as in
+        the benchmark), 22 w idempotency.update_one (completed)
+
+The figures in docs/BENCHMARKS.md of 2026-11-26 15:49 were taken with one more read per operation
+(the payer's balance, re-read because `_drive` dropped the debit's `src_balance`; fixed since).
 """
 
 from __future__ import annotations
@@ -46,7 +63,7 @@ from typing import Any
 
 from bench_seed import Pair, now_ms
 from bench_support import RunResult
-from pymongo import DESCENDING, ReturnDocument
+from pymongo import ReturnDocument
 from pymongo.database import Database
 
 from backend.ledger import utc_day
@@ -65,12 +82,17 @@ def _movement_id() -> str:
     return f"{now_ms():013x}{secrets.token_hex(6)}"
 
 
+def _current_user(db: Database[Doc], me: str, jti: str) -> None:
+    """deps.current_user: the revocation check (find_one by _id), then the user."""
+    db.tokens.find_one({"_id": "jti:" + jti}, {"_id": 1})
+    db.users.find_one({"_id": me})
+
+
 def _issue_otp(
     db: Database[Doc], me: str, jti: str, action: str, binding: str, read_party: Callable[[], Any]
 ) -> None:
     """POST /api/processing: 3 reads, 2 writes."""
-    db.tokens.count_documents({"_id": "jti:" + jti}, limit=1)
-    db.users.find_one({"_id": me})
+    _current_user(db, me, jti)
     read_party()
     now = now_ms()
     index = now // (OTP_WINDOW * 1000)
@@ -80,26 +102,28 @@ def _issue_otp(
         upsert=True,
         return_document=ReturnDocument.AFTER,
     )
-    otp_id = f"{me}:{action}:{now}:{secrets.token_hex(8)}"
-    db.otps.insert_one(
+    otp_id = f"{me}:{action}"
+    db.otps.replace_one(
+        {"_id": otp_id},
         {
             "_id": otp_id,
             "username": me,
             "action": action,
             "binding": binding,
+            "nonce": secrets.token_hex(8),
             "code_hash": secrets.token_hex(32),
             "attempts": 0,
             "used": False,
             "created_at": now,
             "expires_at": now + OTP_TTL_MS,
-        }
+        },
+        upsert=True,
     )
 
 
-def _authorize(db: Database[Doc], me: str, jti: str, route_key: str, action: str) -> tuple[str, str]:
+def _authorize(db: Database[Doc], me: str, jti: str, route_key: str) -> tuple[str, str]:
     """Auth, idempotency reservation; returns (idempotency id, movement id)."""
-    db.tokens.count_documents({"_id": "jti:" + jti}, limit=1)
-    db.users.find_one({"_id": me})
+    _current_user(db, me, jti)
     now = now_ms()
     record_id = f"{me}:{route_key}"
     movement_id = _movement_id()
@@ -120,12 +144,13 @@ def _authorize(db: Database[Doc], me: str, jti: str, route_key: str, action: str
 
 def _verify_otp(db: Database[Doc], me: str, action: str, record_id: str) -> None:
     """Otps.verify + Attempt.mark_authorized: 1 read, 2 writes."""
-    otp = db.otps.find_one({"username": me, "action": action}, sort=[("created_at", DESCENDING)])
+    otp = db.otps.find_one({"_id": f"{me}:{action}"})
     assert otp is not None and not otp["used"]
-    db.otps.update_one(
-        {"_id": otp["_id"], "used": False, "attempts": {"$lt": MAX_ATTEMPTS}},
+    consumed = db.otps.update_one(
+        {"_id": otp["_id"], "nonce": otp["nonce"], "used": False, "attempts": {"$lt": MAX_ATTEMPTS}},
         {"$set": {"used": True, "used_at": now_ms()}},
     )
+    assert consumed.modified_count == 1, "OTP not consumed"
     db.idempotency.update_one({"_id": record_id}, {"$set": {"authorized": True}})
 
 
@@ -154,6 +179,7 @@ def _journal(
         "state": "pending",
         "reason": None,
         "finalized": False,
+        "open_since": now,
         "day": utc_day(now),
         "created_at": now,
         "updated_at": now,
@@ -162,10 +188,10 @@ def _journal(
     return record
 
 
-def _debit(db: Database[Doc], record: Doc) -> None:
-    """Ledger._try_debit, steady-state branch (same UTC day as the previous debit)."""
+def _debit(db: Database[Doc], record: Doc) -> int:
+    """Ledger._try_debit, steady-state branch (same UTC day as the previous debit) → balance."""
     amount = record["amount"]
-    result = db.users.update_one(
+    after = db.users.find_one_and_update(
         {
             "_id": record["src"],
             "balance": {"$gte": amount},
@@ -175,18 +201,25 @@ def _debit(db: Database[Doc], record: Doc) -> None:
             "day_out": {"$lte": DAILY_LIMIT - amount},
         },
         {"$inc": {"balance": -amount, "in_flight": 1, "day_out": amount}, "$push": {"outbox": record["_id"]}},
+        projection={"balance": 1},
+        return_document=ReturnDocument.AFTER,
     )
-    assert result.modified_count == 1, "debit refused"
+    assert after is not None, "debit refused"
+    return int(after["balance"])
 
 
 def _transition(db: Database[Doc], record: Doc, old: str, new: str) -> Doc:
     fields: Doc = {"state": new, "updated_at": now_ms()}
+    update: Doc = {"$set": fields}
     if new == "done":
-        fields["parties"] = [record["src"], record["dst"]]
+        fields["src_key"] = f"{record['src']}:{record['seq']}"
+        fields["dst_key"] = f"{record['dst']}:{record['seq']}"
         fields["done_at"] = fields["updated_at"]
-        fields["finalized"] = record["kind"] != "bill_payment"
+        if record["kind"] != "bill_payment":
+            fields["finalized"] = True
+            update["$unset"] = {"open_since": ""}
     updated = db.ledger.find_one_and_update(
-        {"_id": record["_id"], "state": old}, {"$set": fields}, return_document=ReturnDocument.AFTER
+        {"_id": record["_id"], "state": old}, update, return_document=ReturnDocument.AFTER
     )
     assert updated is not None
     return updated
@@ -200,20 +233,18 @@ def _credit(db: Database[Doc], record: Doc) -> None:
 
 
 def transfer(db: Database[Doc], pair: Pair, jti: str) -> None:
-    """One transfer: the 20 calls listed in the module docstring."""
+    """One transfer: the 18 calls listed in the module docstring."""
     me, to = pair.payer, pair.payee
     binding = f"transfer|party={to}|amount={AMOUNT}|bill="
     _issue_otp(db, me, jti, "transfer", binding, lambda: db.users.find_one({"_id": to}))
-    record_id, movement_id = _authorize(db, me, jti, secrets.token_hex(16), "transfer")
-    db.users.find_one({"_id": to})
+    record_id, movement_id = _authorize(db, me, jti, secrets.token_hex(16))
+    db.users.find_one({"_id": to})  # Wallet._check_counterparty
     _verify_otp(db, me, "transfer", record_id)
-    db.users.count_documents({"_id": to}, limit=1)
     record = _journal(db, movement_id, "transfer", me, to, AMOUNT, None, None)
-    _debit(db, record)
+    balance = _debit(db, record)  # Wallet.balance_after uses it
     record = _transition(db, record, "pending", "committed")
     _credit(db, record)
     record = _transition(db, record, "committed", "done")
-    balance = db.users.find_one({"_id": me})["balance"]  # type: ignore[index]
     response = {
         "id": movement_id,
         "amount": AMOUNT,
@@ -229,16 +260,14 @@ def transfer(db: Database[Doc], pair: Pair, jti: str) -> None:
 
 
 def pay_bill(db: Database[Doc], pair: Pair, jti: str, code: str) -> None:
-    """One bill payment: the 26 calls listed in the module docstring."""
+    """One bill payment: the 22 calls listed in the module docstring."""
     me = pair.payer
     binding = f"pay_bill|party=|amount=|bill={code}"
-    _issue_otp(db, me, jti, "pay_bill", binding, lambda: db.bills.find_one({"code": code}))
-    record_id, movement_id = _authorize(db, me, jti, secrets.token_hex(16), "pay_bill")
-    db.bills.find_one({"code": code})  # Bills.payable_by
-    _verify_otp(db, me, "pay_bill", record_id)
-    bill = db.bills.find_one({"code": code})  # Bills.get_for
+    _issue_otp(db, me, jti, "pay_bill", binding, lambda: db.bills.find_one({"_id": code}))
+    record_id, movement_id = _authorize(db, me, jti, secrets.token_hex(16))
+    bill = db.bills.find_one({"_id": code})  # Bills.payable_by: the payment's only read of the bill
     assert bill is not None
-    db.users.count_documents({"_id": bill["issuer"]}, limit=1)
+    _verify_otp(db, me, "pay_bill", record_id)
     record = _journal(
         db,
         movement_id,
@@ -251,25 +280,27 @@ def pay_bill(db: Database[Doc], pair: Pair, jti: str, code: str) -> None:
     )
     now = now_ms()
     claimed = db.bills.update_one(
-        {"code": code, "status": "open", "payer": me},
-        {"$set": {"status": "paying", "payment_id": movement_id, "updated_at": now}},
+        {"_id": code, "status": "open", "payer": me},
+        {
+            "$set": {"status": "paying", "payment_id": movement_id, "updated_at": now},
+            "$unset": {"open_key": "", "reminded_at": ""},
+        },
     )
     assert claimed.modified_count == 1, "bill claim refused"
-    _debit(db, record)
+    balance = _debit(db, record)  # Wallet.balance_after uses it
     record = _transition(db, record, "pending", "committed")
     _credit(db, record)
     record = _transition(db, record, "committed", "done")
-    now = now_ms()
     db.bills.update_one(
-        {"code": code, "status": "paying", "payment_id": movement_id},
-        {"$set": {"status": "paid", "paid_at": now, "updated_at": now}},
+        {"_id": code, "status": "paying", "payment_id": movement_id},
+        {"$set": {"status": "paid", "paid_at": record["done_at"], "updated_at": now_ms()}},
     )
     db.ledger.find_one_and_update(
-        {"_id": movement_id}, {"$set": {"finalized": True}}, return_document=ReturnDocument.AFTER
+        {"_id": movement_id},
+        {"$set": {"finalized": True}, "$unset": {"open_since": ""}},
+        return_document=ReturnDocument.AFTER,
     )
-    bill = db.bills.find_one({"code": code})  # Bills.get_for after the payment
-    db.users.find_one({"_id": bill["issuer"]})  # type: ignore[index]  # the notice's recipient
-    balance = db.users.find_one({"_id": me})["balance"]  # type: ignore[index]
+    db.users.find_one({"_id": bill["issuer"]})  # the notice's recipient (notifier enabled)
     db.idempotency.update_one(
         {"_id": record_id},
         {

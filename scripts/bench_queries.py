@@ -1,5 +1,7 @@
-"""Query shapes on nx-27017: what the backend does today next to the shapes proposed in
-docs/BENCHMARKS.md, on one collection size. Run it before and after changing a query.
+"""Query shapes on nx-27017: the shapes the backend used before commit 67d6606 next to the ones
+it uses today (proposed in docs/BENCHMARKS.md), on one collection size. Run it before and after
+changing a query. The old shapes get their old indexes, and the seeded records carry `parties`
+besides today's `src_key`/`dst_key`, so both columns query the same data.
 
     .venv/bin/python scripts/bench_queries.py [--records 200000]
 
@@ -25,7 +27,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 import bench_seed  # noqa: E402
 from bench_support import percentile, start_embedded  # noqa: E402
-from pymongo import DESCENDING  # noqa: E402
+from pymongo import ASCENDING, DESCENDING  # noqa: E402
 
 
 def timed(run: Callable[[], Any], samples: int = 7) -> float:
@@ -52,24 +54,24 @@ def main() -> int:
     try:
         with db.client() as client:
             x = client["queries"]
-            bench_seed.ensure_indexes(x)
-            x.ledger.create_index([("src_key", DESCENDING)], sparse=True)
-            x.ledger.create_index([("dst_key", DESCENDING)], sparse=True)
-            x.ledger.create_index("open_since", sparse=True)
+            bench_seed.ensure_indexes(x)  # today's indexes; then the old ones the old shapes used
+            x.ledger.create_index([("parties", ASCENDING), ("seq", DESCENDING)])
+            x.ledger.create_index([("finalized", ASCENDING), ("updated_at", ASCENDING)])
+            x.bills.create_index("code", unique=True)
             rows = seed_and_time(x, args.records)
     finally:
         db.stop()
         shutil.rmtree(work, ignore_errors=True)
     sizes = f"{args.records:,} ledger records, {args.records // 10:,} users/tokens/bills"
-    print(f"| at {sizes} | today | proposed |")
+    print(f"| at {sizes} | before 67d6606 | today |")
     print("|---|---:|---:|")
-    for label, today, proposed in rows:
-        print(f"| {label} | {today:.2f} ms | {proposed:.2f} ms |")
+    for label, before, today in rows:
+        print(f"| {label} | {before:.2f} ms | {today:.2f} ms |")
     return 0
 
 
 def seed_and_time(x: Any, records: int) -> list[tuple[str, float, float]]:
-    """Seed the collections, then time today's and the proposed shape of each query."""
+    """Seed the collections, then time the old and today's shape of each query."""
     rng = random.Random(1)
     pool = [f"member_{i}" for i in range(20_000)]
     start = 1_700_000_000_000
@@ -79,7 +81,7 @@ def seed_and_time(x: Any, records: int) -> list[tuple[str, float, float]]:
         if i % 2000 == 0:
             a = "viewer"
         record = bench_seed.done_record(start + i * 1000, rng, "transfer", a, b, 1000)
-        record["src_key"], record["dst_key"] = f"{a}:{record['seq']}", f"{b}:{record['seq']}"
+        record["parties"] = [a, b]  # the old shape, for the "before" column
         batch.append(record)
         if len(batch) == 10_000:
             x.ledger.insert_many(batch)

@@ -1,9 +1,13 @@
 """Documents shaped exactly like the backend's, written straight into the database.
 
     user_doc      backend/accounts.py Accounts.signup (+ link_chat's telegram_chat_id)
-    bill_doc      backend/bills.py Bills.create
+    bill_doc      backend/bills.py Bills.create: `_id` = code, the listing keys `payer_key`,
+                  `issuer_key` ("user:created13:code") and, only while open, `open_key` and
+                  `reminded_at` (Bills.close and the ledger's claim unset them); a paid bill as
+                  Ledger._settle_bill leaves it (`payment_id`, `paid_at`)
     done_record   backend/ledger.py: _journal's record after _transition(→committed) and
-                  _transition(→done) — state "done", `parties`, `done_at`, `finalized`, `seq`
+                  _transition(→done) and _finalize — state "done", `src_key`/`dst_key`
+                  ("user:seq", one per party), `done_at`, `finalized`, `seq`, no `open_since`
 
 Seeding through the API would spend one Argon2 hash per user and ~20 round trips per movement;
 the benchmarks measure the paths, not the seeding.
@@ -86,9 +90,11 @@ def bill_doc(
     status: str = "open",
     created_at: int | None = None,
 ) -> dict[str, Any]:
-    """A bill as Bills.create stores it (pymongo adds the ObjectId `_id`)."""
+    """A bill as Bills.create stores it, then as closing or paying it leaves it for `status`."""
     now = created_at if created_at is not None else now_ms()
+    payer_key = f"{payer}:{now:013d}:{code}"
     doc: dict[str, Any] = {
+        "_id": code,
         "bill_name": "Patungan",
         "issuer": issuer,
         "issuer_name": issuer.title(),
@@ -98,11 +104,15 @@ def bill_doc(
         "description": None,
         "due_date": None,
         "status": status,
-        "reminded_at": now,
         "created_at": now,
         "updated_at": now,
         "code": code,
+        "payer_key": payer_key,
+        "issuer_key": f"{issuer}:{now:013d}:{code}",
     }
+    if status == "open":  # bills.OPEN_ONLY: the payer's open list and the reminder index
+        doc["open_key"] = payer_key
+        doc["reminded_at"] = now
     if status == "paid":
         doc["payment_id"] = f"{now:013x}{0:012x}"
         doc["paid_at"] = now
@@ -118,10 +128,10 @@ def done_record(
     amount: int,
     bill: str | None = None,
 ) -> dict[str, Any]:
-    """A finished ledger record, field for field as Ledger leaves it."""
+    """A finished ledger record, field for field as Ledger leaves it (`open_since` unset)."""
     movement_id = f"{ms:013x}{rng.getrandbits(48):012x}"
     done_at = ms + 3
-    return {
+    record: dict[str, Any] = {
         "_id": movement_id,
         "seq": movement_id,
         "kind": kind,
@@ -138,9 +148,12 @@ def done_record(
         "day": utc_day(ms),
         "created_at": ms,
         "updated_at": done_at,
-        "parties": [p for p in (src, dst) if p is not None],
         "done_at": done_at,
     }
+    for side, party in (("src", src), ("dst", dst)):
+        if party is not None:  # Ledger._transition(→done): the history listing keys
+            record[f"{side}_key"] = f"{party}:{movement_id}"
+    return record
 
 
 def reset(db: Database[dict[str, Any]]) -> None:

@@ -270,3 +270,12 @@ def test_markers_of_done_movements_are_pulled_after_the_grace(
         account = store.users.find_one({"_id": name})
         assert account["in_flight"] == 0 and account["outbox"] == [] and account["inbox"] == []
     assert balances(store) == {src: 9_000, dst: 1_000}
+
+
+def test_the_call_that_debits_learns_the_balance_after(
+    store: Store, ledger: Ledger, ledger_settings: Settings
+) -> None:
+    src, dst = make_accounts(store, ledger_settings, ledger, [10_000, 0])
+    record = ledger.move(MovementRequest(TRANSFER, 2_500, src, dst))
+    assert record["src_balance"] == 7_500
+    assert "src_balance" not in store.ledger.find_one({"_id": record["_id"]})
