@@ -28,6 +28,7 @@ from bench_support import BOT_SECRET, ROOT, CpuMeter, RunResult, percentile
 from pymongo.database import Database
 
 from tests.fakes.telegram_api import FakeTelegram, Sent
+from tests.support.backend_process import terminate
 
 Predicate = Callable[[Sent], bool]
 
@@ -128,15 +129,9 @@ class BotProcess:
 
     def stop(self) -> None:
         """SIGTERM (PTB shuts down cleanly), SIGKILL after 15 s."""
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
-        self.process = None
+        if self.process is not None:
+            terminate(self.process)
+            self.process = None
 
 
 def seed_chat_users(db: Database[dict[str, Any]], count: int) -> list[str]:

@@ -12,7 +12,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +20,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import httpx
 from pymongo import MongoClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +29,7 @@ if str(ROOT) not in sys.path:
 from backend.config import Settings  # noqa: E402
 from backend.embedded_db import EmbeddedMongo  # noqa: E402
 from backend.security import Tokens  # noqa: E402
+from tests.support.backend_process import start_backend, terminate  # noqa: E402
 
 JWT_SECRET = "bench-secret-" + "x" * 40
 BOT_SECRET = "bench-bot-secret"
@@ -293,33 +292,14 @@ class Backend:
     def start(self, timeout: float = 60.0) -> Backend:
         """Start it and wait for /healthz."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "backend"], cwd=ROOT, env=self.env, stdout=log, stderr=log
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("backend exited:\n" + self.log_path.read_text()[-3000:])
-            try:
-                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("backend did not become healthy:\n" + self.log_path.read_text()[-3000:])
+        self.process = start_backend(self.env, self.url, self.log_path, timeout)
+        return self
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 15 s."""
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
-        self.process = None
+        if self.process is not None:
+            terminate(self.process)
+            self.process = None
 
 
 @contextmanager

@@ -30,6 +30,33 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def start_backend(env: dict[str, str], url: str, log_path: Path, timeout: float) -> subprocess.Popen[bytes]:
+    """`python -m backend` with this environment, once /healthz answers 200 (or raise with its log)."""
+    log = log_path.open("ab")
+    process = subprocess.Popen([sys.executable, "-m", "backend"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("backend exited:\n" + log_path.read_text()[-3000:])
+        try:
+            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("backend did not become healthy:\n" + log_path.read_text()[-3000:])
+
+
+def terminate(process: subprocess.Popen[bytes], grace: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL if it is still running after `grace` seconds."""
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
 class BackendProcess:
     """Start, kill -9 and restart the backend; read OTPs out of its log."""
 
@@ -73,21 +100,7 @@ class BackendProcess:
     def start(self, timeout: float = 30.0) -> None:
         """Start the process and wait until /healthz answers."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "backend"], cwd=ROOT, env=self.env, stdout=log, stderr=log
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("backend exited:\n" + self.log_path.read_text()[-3000:])
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("backend did not become healthy:\n" + self.log_path.read_text()[-3000:])
+        self.process = start_backend(self.env, self.url, self.log_path, timeout)
 
     def kill(self) -> None:
         """SIGKILL the backend (the embedded database keeps running, as after a real crash)."""
@@ -113,11 +126,7 @@ class BackendProcess:
     def stop(self) -> None:
         """Stop the backend (SIGTERM) and then the embedded database."""
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+            terminate(self.process)
             self.process = None
         pid = self.db_pid()
         if pid is not None:
