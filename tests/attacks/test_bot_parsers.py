@@ -12,9 +12,9 @@ import re
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from backend.schemas import USERNAME_RE
 from bot import validate
 from bot.money import MAX_AMOUNT, AmountError, format_amount, parse_amount
-from backend.schemas import USERNAME_RE
 
 amounts = st.integers(min_value=1, max_value=MAX_AMOUNT)
 

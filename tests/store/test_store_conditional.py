@@ -23,9 +23,7 @@ OPENING_BALANCE = 500
 
 def debit(coll: Coll, account: object, amount: int) -> bool:
     """Take `amount` from `account` if it holds that much; True when it did."""
-    result = coll.update_one(
-        {"_id": account, "balance": {"$gte": amount}}, {"$inc": {"balance": -amount}}
-    )
+    result = coll.update_one({"_id": account, "balance": {"$gte": amount}}, {"$inc": {"balance": -amount}})
     return result.modified_count == 1
 
 
@@ -40,9 +38,7 @@ def test_conditional_debit_applies_when_balance_suffices(coll: Coll) -> None:
 def test_conditional_debit_refused_when_balance_short(coll: Coll) -> None:
     """Debiting one more than the balance modifies nothing."""
     coll.insert_one({"_id": "a", "balance": 1_000})
-    result = coll.update_one(
-        {"_id": "a", "balance": {"$gte": 1_001}}, {"$inc": {"balance": -1_001}}
-    )
+    result = coll.update_one({"_id": "a", "balance": {"$gte": 1_001}}, {"$inc": {"balance": -1_001}})
     assert result.matched_count == 0 and result.modified_count == 0
     assert fetch(coll, "a")["balance"] == 1_000
 
