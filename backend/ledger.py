@@ -117,11 +117,6 @@ class Ledger:
         """The record of one movement, or None."""
         return self.store.ledger.find_one({"_id": movement_id})
 
-    def resume(self, movement_id: str) -> Doc | None:
-        """Drive an existing movement to its end (an interrupted request retried); None if absent."""
-        record = self.find(movement_id)
-        return None if record is None else self._drive(record)
-
     # ---- validation and journal ---------------------------------------------------------
 
     def _validate(self, request: MovementRequest, payee_known: bool) -> None:

@@ -21,7 +21,6 @@ from backend.ledger import (
     DONE,
     REVERSAL,
     TRANSFER,
-    WITHDRAWAL,
     Ledger,
     MovementRequest,
     iso,
@@ -277,5 +276,3 @@ def _note(description: str | None) -> str:
     """An optional description line under a notice."""
     return f"\n“{description}”" if description else ""
 
-
-__all__ = ["Wallet", "WITHDRAWAL", "DEPOSIT"]
