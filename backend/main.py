@@ -153,7 +153,7 @@ def install_error_handlers(app: FastAPI) -> None:
             exc_info=not isinstance(exc, ConnectionFailure),
         )
         body = {
-            "detail": "the database is unavailable; nothing was changed, try again",
+            "detail": "the database is unavailable; try again (money requests: same Idempotency-Key)",
             "code": "unavailable",
         }
         return JSONResponse(body, status_code=503)

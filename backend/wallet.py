@@ -275,4 +275,3 @@ class Wallet:
 def _note(description: str | None) -> str:
     """An optional description line under a notice."""
     return f"\n“{description}”" if description else ""
-

@@ -2,8 +2,8 @@
 
     BackendError            the backend refused (4xx); `code` maps to a localized text
     └── NotLoggedIn         the chat has no session, or its refresh token was refused
-    BackendUnavailable      connection refused, timeout or 5xx — nothing was charged
-    └── BackendUnsure       a money-moving request was sent but never answered
+    BackendUnavailable      connection refused, timeout, or a 5xx to a read — nothing was charged
+    └── BackendUnsure       a money-moving request was sent but never answered, or got a 5xx
 
 A chat's session is a plain dict kept in `chat_data` (so PicklePersistence keeps it across
 restarts): {"access_token", "refresh_token", "username"}. The client renews the access token
@@ -86,7 +86,8 @@ class BackendClient:
     def _decode(response: httpx.Response) -> JSON:
         """The JSON body of a success, or the matching exception."""
         if response.status_code >= 500:
-            raise BackendUnavailable(f"backend answered {response.status_code}")
+            # the request reached the backend: a money request may have moved money before failing
+            raise BackendUnsure(f"backend answered {response.status_code}")
         if response.status_code >= 400:
             try:
                 body = response.json()
