@@ -215,7 +215,7 @@ class Wallet:
             attempt.mark_authorized()  # an admin token is the authorisation
             src, dst = (None, target["_id"]) if kind == DEPOSIT else (target["_id"], None)
             request = MovementRequest(kind, amount, src, dst, reference=reference, actor=admin["_id"])
-            record = self.ledger.move(request, attempt.movement_id)
+            record = self.ledger.move(request, attempt.movement_id, payee_known=True)  # target read above
             self.audit(
                 admin,
                 kind,
