@@ -11,7 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from backend.config import Settings
 from backend.db import Doc, Store, now_ms
-from backend.errors import NotAuthenticated, NotFound, TooManyRequests, UsernameTaken
+from backend.errors import ErrorCode, NotAuthenticated, NotFound, TooManyRequests, UsernameTaken
 from backend.ledger import iso
 from backend.ratelimit import RateLimiter
 from backend.schemas import USERNAME_RE, UserCreate
@@ -68,19 +68,21 @@ class Accounts:
             or self.limiter.count("signin:ip:" + client, window) >= limit * IP_FAILURE_FACTOR
         ):
             retry = self.limiter.retry_after(window)
-            raise TooManyRequests(f"too many failed sign-ins; try again in {retry} s", "signin_locked")
+            raise TooManyRequests(
+                f"too many failed sign-ins; try again in {retry} s", ErrorCode.SIGNIN_LOCKED
+            )
         user = self.store.users.find_one({"_id": key})
         if not verify_password(user["password_hash"] if user else None, password) or user is None:
             self.limiter.hit("signin:u:" + key, window)
             self.limiter.hit("signin:ip:" + client, window)
-            raise NotAuthenticated("wrong username or password", "invalid_credentials")
+            raise NotAuthenticated("wrong username or password", ErrorCode.INVALID_CREDENTIALS)
         return user
 
     def get(self, username: str) -> Doc:
         """One user, or NotFound."""
         user = self.store.users.find_one({"_id": username.lower()})
         if user is None:
-            raise NotFound(f"user {username!r} not found", "user_not_found")
+            raise NotFound(f"user {username!r} not found", ErrorCode.USER_NOT_FOUND)
         return user
 
     def set_lang(self, username: str, lang: str) -> None:
@@ -114,7 +116,7 @@ class Accounts:
             {"_id": username.lower()}, {"$set": {"frozen": frozen, "updated_at": now_ms()}}
         )
         if result.matched_count == 0:
-            raise NotFound(f"user {username!r} not found", "user_not_found")
+            raise NotFound(f"user {username!r} not found", ErrorCode.USER_NOT_FOUND)
         return self.get(username)
 
     def search(self, prefix: str | None, *, limit: int, cursor: str | None) -> tuple[list[Doc], str | None]:

@@ -16,7 +16,7 @@ from pymongo import DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from backend.db import Doc, Store, now_ms
-from backend.errors import BillNotPayable, InvalidRequest, NotFound
+from backend.errors import BillNotPayable, ErrorCode, InvalidRequest, NotFound
 from backend.ledger import iso
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read aloud and type
@@ -50,10 +50,11 @@ class Bills:
         amount: int,
         description: str | None,
         due_date: date | None,
+        before_insert: Callable[[Doc], None] | None = None,
     ) -> Doc:
-        """Store a new open bill under a fresh unique code."""
+        """Store a new open bill under a fresh unique code (`before_insert` sees it first)."""
         if issuer["_id"] == payer["_id"]:
-            raise InvalidRequest("you cannot bill yourself", "self_transfer")
+            raise InvalidRequest("you cannot bill yourself", ErrorCode.SELF_TRANSFER)
         now = now_ms()
         bill: Doc = {
             "bill_name": bill_name,
@@ -79,6 +80,8 @@ class Bills:
                 "issuer_key": f"{issuer['_id']}:{now:013d}:{code}",
             }
             bill.update(_id=code, code=code, **keys)
+            if before_insert is not None:
+                before_insert(bill)
             try:
                 self.store.bills.insert_one(bill)
                 return bill
@@ -90,24 +93,30 @@ class Bills:
         """A bill its issuer or payer (or an admin) may see; 404 for anyone else."""
         bill = self.store.bills.find_one({"_id": normalize_code(code)})
         if bill is None or not (admin or username in (bill["issuer"], bill["payer"])):
-            raise NotFound("bill not found", "bill_not_found")
+            raise NotFound("bill not found", ErrorCode.BILL_NOT_FOUND)
         return bill
 
     def payable_by(self, code: str, payer: str) -> Doc:
         """An open bill this user must pay, or why not."""
         bill = self.get_for(code, payer)
         if bill["payer"] != payer:
-            raise NotFound("bill not found", "bill_not_found")
+            raise NotFound("bill not found", ErrorCode.BILL_NOT_FOUND)
         if bill["status"] != OPEN:
             raise BillNotPayable(f"this bill is {bill['status']}")
         return bill
 
-    def close(self, code: str, username: str, *, as_role: str) -> Doc:
-        """The payer declines, or the issuer cancels, an open bill."""
+    def close(
+        self, code: str, username: str, *, as_role: str, before_change: Callable[[Doc, str], None] | None = None
+    ) -> Doc:
+        """The payer declines, or the issuer cancels, an open bill (`before_change` sees it first)."""
         bill = self.get_for(code, username)
         if bill[as_role] != username:
-            raise NotFound("bill not found", "bill_not_found")
+            raise NotFound("bill not found", ErrorCode.BILL_NOT_FOUND)
         status = DECLINED if as_role == "payer" else CANCELLED
+        if bill["status"] != OPEN:
+            raise BillNotPayable(f"this bill is {bill['status']}")
+        if before_change is not None:
+            before_change(bill, status)
         result = self.store.bills.update_one(
             {"_id": bill["_id"], "status": OPEN},
             {"$set": {"status": status, "updated_at": now_ms()}, "$unset": OPEN_ONLY},
@@ -144,7 +153,7 @@ class Bills:
                 {"$set": {"reminded_at": now}},
             )
             if won.modified_count == 1:
-                claimed.append(bill)
+                claimed.append({**bill, "reminded_at": now})
         return claimed
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -33,8 +35,6 @@ class Settings(BaseSettings):
     otp_max_attempts: int = 5
     otp_requests_per_window: int = 5
     otp_request_window_seconds: int = 600
-    telegram_bot_token: str = ""
-    telegram_api_url: str = "https://api.telegram.org"
     bot_api_secret: str = ""
     admin_username: str = "admin"
     admin_password: str = ""
@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     ledger_lease_seconds: int = 30
     sweeper_interval_seconds: int = 10
     idempotency_ttl_hours: int = 48
+    # the outbox (notices.py): a claimed notice returns to the queue after this, if not acknowledged
+    notice_lease_seconds: int = Field(default=60, ge=1, le=3600)
+    # POST /api/processing refuses (503 delivery_unavailable) when no bot has polled for this long
+    courier_stale_seconds: int = Field(default=90, ge=5)
+    notice_keep_days: int = Field(default=7, ge=1)  # ended notices are kept this long, then purged
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
@@ -71,6 +76,24 @@ class Settings(BaseSettings):
             self.data_dir.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
+        return path.read_text().strip()
+
+    @cached_property
+    def bot_secret(self) -> str:
+        """The X-Bot-Secret: BOT_API_SECRET, or (not in production, where it is required) one
+        generated once into DATA_DIR/bot_api_secret, which the bot reads when its own is unset."""
+        if self.bot_api_secret.strip() or self.env == "production":
+            return self.bot_api_secret
+        path = self.data_dir / "bot_api_secret"
+        if not path.exists():  # written whole under a temporary name: the bot may be reading it
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            staged = path.with_name(f".bot_api_secret.{os.getpid()}")
+            with os.fdopen(os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+                file.write(secrets.token_urlsafe(48))
+            staged.chmod(0o600)
+            with contextlib.suppress(FileExistsError):  # another backend was first: keep its secret
+                os.link(staged, path)
+            staged.unlink()
         return path.read_text().strip()
 
     @property

@@ -68,6 +68,11 @@ class Store:
         return self.db["counters"]
 
     @property
+    def notices(self) -> Collection[Doc]:
+        """The outbox of Telegram messages owed to users (see notices.py)."""
+        return self.db["notices"]
+
+    @property
     def audit(self) -> Collection[Doc]:
         """Who did what and when, for admin and security events."""
         return self.db["audit"]
@@ -137,6 +142,8 @@ def create_indexes(store: Store) -> None:
     store.counters.create_index("expires_at")
     store.idempotency.create_index("expires_at")
     store.audit.create_index([("at", DESCENDING)])
+    store.notices.create_index("due_key", sparse=True)  # only queued/claimed notices carry it
+    store.notices.create_index("ended_at", sparse=True)
 
 
 def now_ms() -> int:

@@ -23,7 +23,7 @@ from pymongo.errors import DuplicateKeyError
 
 from backend.config import Settings
 from backend.db import Doc, Store, now_ms
-from backend.errors import IdempotencyConflict, InvalidRequest, WalletError
+from backend.errors import ErrorCode, IdempotencyConflict, InvalidRequest, WalletError
 from backend.ledger import new_movement_id
 
 logger = logging.getLogger(__name__)
@@ -57,10 +57,10 @@ def request_hash(route: str, body: dict[str, Any]) -> str:
 def check_key(key: str | None) -> str:
     """The Idempotency-Key header, validated."""
     if not key:
-        raise InvalidRequest("an Idempotency-Key header is required", "idempotency_key_required")
+        raise InvalidRequest("an Idempotency-Key header is required", ErrorCode.IDEMPOTENCY_KEY_REQUIRED)
     if len(key) > 100 or not set(key) <= KEY_CHARS:
         raise InvalidRequest(
-            "Idempotency-Key must be 1–100 of A–Z a–z 0–9 - _ : .", "idempotency_key_invalid"
+            "Idempotency-Key must be 1–100 of A–Z a–z 0–9 - _ : .", ErrorCode.IDEMPOTENCY_KEY_INVALID
         )
     return key
 
@@ -111,7 +111,9 @@ class Idempotency:
         except DuplicateKeyError:
             existing = self.store.idempotency.find_one({"_id": record_id})
         if existing is None:  # released between our insert and read: let the client retry
-            raise IdempotencyConflict("a request with this key just ended; retry", "idempotency_in_flight")
+            raise IdempotencyConflict(
+                "a request with this key just ended; retry", ErrorCode.IDEMPOTENCY_IN_FLIGHT
+            )
         if existing["fingerprint"] != fingerprint:
             raise IdempotencyConflict("this Idempotency-Key was used for a different request")
         if existing["state"] == "completed":
@@ -123,7 +125,7 @@ class Idempotency:
         if existing["lease_until"] > now:
             raise IdempotencyConflict(
                 "a request with this Idempotency-Key is still being processed",
-                "idempotency_in_flight",
+                ErrorCode.IDEMPOTENCY_IN_FLIGHT,
             )
         taken = self.store.idempotency.find_one_and_update(
             {"_id": existing["_id"], "state": "processing", "lease_until": existing["lease_until"]},
@@ -133,7 +135,7 @@ class Idempotency:
         if taken is None:
             raise IdempotencyConflict(
                 "a request with this Idempotency-Key is still being processed",
-                "idempotency_in_flight",
+                ErrorCode.IDEMPOTENCY_IN_FLIGHT,
             )
         logger.info("resuming interrupted request %s", existing["_id"].split(":", 1)[0])
         return Attempt(existing["_id"], taken["movement_id"], bool(taken["authorized"]), self.store)

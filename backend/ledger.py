@@ -12,6 +12,9 @@ Every movement (transfer, bill payment, deposit, withdrawal, reversal) is one re
    This is the commit point: money can't be debited twice, and never below zero.
 3. `pending → committed` (conditional). A `rejected` record whose id sits in an outbox is refunded.
 4. Credit: one conditional update of the payee (`inbox` must not hold the id) pushing the id.
+   The notices the record carries ("you received", "bill paid") are handed to `announce` now that
+   the money has arrived, before the record is done: a crash in between is finished by recovery,
+   and their ids make a repeat harmless.
 5. `committed → done`; bill status follows; the record is `finalized`.
 6. Markers of `done` records are pulled only after a grace period, so that a stale worker can
    never debit or credit the same record twice (its conditional update still finds the marker).
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +42,7 @@ from backend.errors import (
     AccountFrozen,
     BillNotPayable,
     Conflict,
+    ErrorCode,
     InsufficientFunds,
     InvalidRequest,
     NotFound,
@@ -55,7 +60,7 @@ TRANSFER, BILL_PAYMENT, DEPOSIT, WITHDRAWAL, REVERSAL = (
 )
 USER_KINDS = {TRANSFER, BILL_PAYMENT}  # moved by a user: frozen check, limits
 PENDING, COMMITTED, DONE, REJECTED = "pending", "committed", "done", "rejected"
-INTERRUPTED = "interrupted"
+INTERRUPTED = ErrorCode.INTERRUPTED
 
 
 def new_movement_id() -> str:
@@ -82,14 +87,16 @@ class MovementRequest:
     reference: str | None = None
     actor: str | None = None
     reversal_of: str | None = None
+    notices: tuple[Doc, ...] = ()  # messages owed once the money has arrived (see notices.py)
 
 
 class Ledger:
     """Moves money between accounts, exactly once, crash-safe, never below zero."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, announce: Callable[..., None] | None = None) -> None:
         self.store = store
         self.settings = settings
+        self.announce = announce
         self.lease_ms = settings.ledger_lease_seconds * 1000
         # A done movement's markers outlive it by this much: a worker that read the record before it
         # was done and stalled (GC, a blocked call: pymongo's socket timeout is 15 s) still finds
@@ -122,18 +129,18 @@ class Ledger:
     def _validate(self, request: MovementRequest, payee_known: bool) -> None:
         """Refuse amounts and parties that can never succeed, before anything is written."""
         if type(request.amount) is not int or request.amount <= 0:
-            raise InvalidRequest("amount must be a positive whole number", "invalid_amount")
+            raise InvalidRequest("amount must be a positive whole number", ErrorCode.INVALID_AMOUNT)
         if request.kind in USER_KINDS and request.amount > self.settings.max_transfer_amount:
             raise InvalidRequest(
                 f"amount is over the per-transfer limit of {self.settings.max_transfer_amount}",
-                "limit_exceeded",
+                ErrorCode.LIMIT_EXCEEDED,
             )
         if request.src is not None and request.src == request.dst:
-            raise InvalidRequest("you cannot send money to yourself", "self_transfer")
+            raise InvalidRequest("you cannot send money to yourself", ErrorCode.SELF_TRANSFER)
         # the payer's existence is checked by the debit itself; the payee must exist before it
         dst = request.dst
         if dst is not None and not payee_known and not self._exists(dst):
-            raise NotFound(f"user {dst!r} does not exist", "user_not_found")
+            raise NotFound(f"user {dst!r} does not exist", ErrorCode.USER_NOT_FOUND)
 
     def _journal(self, request: MovementRequest, movement_id: str) -> Doc:
         """Insert the pending record (or return the existing one for a retried id)."""
@@ -159,12 +166,16 @@ class Ledger:
         }
         if request.reversal_of is not None:
             record["reversal_of"] = request.reversal_of
+        if request.notices:
+            record["notices"] = list(request.notices)
         try:
             self.store.ledger.insert_one(record)
         except DuplicateKeyError:
             existing = self.find(movement_id)
             if existing is None:  # the duplicate was the reversal_of index
-                raise Conflict("this movement has already been reversed", "already_reversed") from None
+                raise Conflict(
+                    "this movement has already been reversed", ErrorCode.ALREADY_REVERSED
+                ) from None
             return existing
         return record
 
@@ -178,6 +189,8 @@ class Ledger:
         if record["state"] == COMMITTED:
             if record["dst"] is not None:
                 self._credit(record)
+            if record.get("notices") and self.announce is not None:
+                self.announce(*record["notices"])
             record = self._transition(record, COMMITTED, DONE)
         if not record["finalized"] or record["state"] == REJECTED:
             record = self._finalize(record)  # for a rejected one: refunds a stale debit at once
@@ -192,7 +205,7 @@ class Ledger:
             if not debited:
                 return self._reject(record, INTERRUPTED)
         if record["kind"] == BILL_PAYMENT and not self._claim_bill(record):
-            return self._reject(record, "bill_not_payable")
+            return self._reject(record, ErrorCode.BILL_NOT_PAYABLE)
         if record["src"] is not None:
             balance, reason = self._debit(record)  # (None, None) when already debited
             if reason is not None:
@@ -214,7 +227,7 @@ class Ledger:
             reason = self._debit_refusal(record)
             if reason is not None:
                 return None, reason
-        return None, "busy"
+        return None, ErrorCode.BUSY
 
     def _try_debit(self, record: Doc) -> int | None:
         """The conditional update that is the commit point of a movement; the new balance or None."""
@@ -250,15 +263,15 @@ class Ledger:
         """Why the debit did not apply (None: a race, try again)."""
         user = self.store.users.find_one({"_id": record["src"]})
         if user is None:
-            return "user_not_found"
+            return ErrorCode.USER_NOT_FOUND
         if record["kind"] in USER_KINDS:
             if user.get("frozen"):
-                return "account_frozen"
+                return ErrorCode.ACCOUNT_FROZEN
             spent_today = user["day_out"] if user["day"] >= record["day"] else 0
             if spent_today + record["amount"] > self.settings.daily_transfer_limit:
-                return "limit_exceeded"
+                return ErrorCode.LIMIT_EXCEEDED
         if user["balance"] < record["amount"]:
-            return "insufficient_funds"
+            return ErrorCode.INSUFFICIENT_FUNDS
         return None
 
     def _credit(self, record: Doc) -> None:
@@ -498,13 +511,13 @@ def _inc(update: Doc, **more: int) -> Doc:
 
 
 REFUSALS: dict[str, tuple[type[WalletError], str]] = {
-    "insufficient_funds": (InsufficientFunds, "insufficient balance"),
-    "account_frozen": (AccountFrozen, "this account is frozen and cannot move money"),
-    "limit_exceeded": (InvalidRequest, "this would exceed your daily transfer limit"),
-    "bill_not_payable": (BillNotPayable, "this bill is not open for payment"),
-    "user_not_found": (NotFound, "user does not exist"),
+    ErrorCode.INSUFFICIENT_FUNDS: (InsufficientFunds, "insufficient balance"),
+    ErrorCode.ACCOUNT_FROZEN: (AccountFrozen, "this account is frozen and cannot move money"),
+    ErrorCode.LIMIT_EXCEEDED: (InvalidRequest, "this would exceed your daily transfer limit"),
+    ErrorCode.BILL_NOT_PAYABLE: (BillNotPayable, "this bill is not open for payment"),
+    ErrorCode.USER_NOT_FOUND: (NotFound, "user does not exist"),
     INTERRUPTED: (Conflict, "the request was interrupted before money moved; send it again"),
-    "busy": (Conflict, "the account is busy; try again"),
+    ErrorCode.BUSY: (Conflict, "the account is busy; try again"),
 }
 
 

@@ -7,7 +7,6 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from http import HTTPStatus
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -21,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from backend.api import admin, auth, bills, bot, transfers, users
 from backend.config import Settings
 from backend.db import open_store
-from backend.errors import WalletError
+from backend.errors import ErrorCode, WalletError, http_code
 from backend.schemas import Health
 from backend.wallet import Wallet
 
@@ -110,7 +109,9 @@ def _with_request_id(send: Send, rid: str) -> Send:
 
 async def _too_large(send: Send) -> None:
     """Answer 413 with the usual error body."""
-    response = JSONResponse({"detail": "request body too large", "code": "too_large"}, status_code=413)
+    response = JSONResponse(
+        {"detail": "request body too large", "code": ErrorCode.TOO_LARGE}, status_code=413
+    )
     await response({"type": "http"}, _no_receive, send)
 
 
@@ -136,13 +137,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _validation_detail(exc), "code": "validation_error"}, status_code=422)
+        return JSONResponse(
+            {"detail": _validation_detail(exc), "code": ErrorCode.VALIDATION_ERROR}, status_code=422
+        )
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
         # Starlette's own refusals (a body that is not JSON, 404, 405) in the same shape as ours.
-        code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
-        body = {"detail": str(exc.detail), "code": code}
+        body = {"detail": str(exc.detail), "code": http_code(exc.status_code)}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(PyMongoError)
@@ -154,7 +156,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         body = {
             "detail": "the database is unavailable; try again (money requests: same Idempotency-Key)",
-            "code": "unavailable",
+            "code": ErrorCode.UNAVAILABLE,
         }
         return JSONResponse(body, status_code=503)
 
@@ -198,7 +200,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             scheduler.shutdown(wait=True)
-            wallet.notifier.close()
             store.close()
 
     app = FastAPI(

@@ -3,7 +3,8 @@
 A code is 6 digits from pyotp over a fresh random secret, valid OTP_TTL_SECONDS, usable once,
 dead after OTP_MAX_ATTEMPTS wrong tries. Only the newest code per user and action counts, and new
 codes are rate-limited, so guessing across many requests stays hopeless. The code never leaves
-this module except through the delivery channel (a Telegram DM, or the log outside production).
+this module except through the delivery channel: the outbox (sealed; the bot DMs it), or the log
+outside production. A code that could not be delivered is never made.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from pymongo import ReturnDocument
 
 from backend.config import Settings
 from backend.db import Doc, Store, now_ms
-from backend.errors import OtpRejected, TooManyRequests
-from backend.notify import Notifier
+from backend.errors import ErrorCode, OtpRejected, TooManyRequests
+from backend.notices import Notices
 from backend.ratelimit import RateLimiter
 from backend.security import keyed_hash
 
@@ -40,20 +41,23 @@ def new_code() -> str:
 
 
 class Otps:
-    """Issues OTPs through the notifier and verifies them exactly once."""
+    """Issues OTPs through the outbox and verifies them exactly once."""
 
-    def __init__(self, store: Store, settings: Settings, limiter: RateLimiter, notifier: Notifier) -> None:
+    def __init__(self, store: Store, settings: Settings, limiter: RateLimiter, notices: Notices) -> None:
         self.store = store
         self.settings = settings
         self.limiter = limiter
-        self.notifier = notifier
+        self.notices = notices
 
     def issue(self, user: Doc, action: str, binding: str, summary: dict[str, object]) -> None:
-        """Create a code for this action and deliver it; TooManyRequests past the rate limit."""
+        """Create a code for this action and queue its DM; TooManyRequests past the rate limit."""
+        self.notices.check_deliverable(user)  # before the rate limit: a refusal costs no request
         window = self.settings.otp_request_window_seconds
         if self.limiter.hit("otp:" + user["_id"], window) > self.settings.otp_requests_per_window:
             retry = self.limiter.retry_after(window)
-            raise TooManyRequests(f"too many OTP requests; try again in {retry} s", "otp_rate_limited")
+            raise TooManyRequests(
+                f"too many OTP requests; try again in {retry} s", ErrorCode.OTP_RATE_LIMITED
+            )
         code, nonce, now = new_code(), secrets.token_hex(8), now_ms()
         otp_id = f"{user['_id']}:{action}"  # one live code per user and action: a new one replaces it
         doc = {
@@ -69,19 +73,19 @@ class Otps:
             "expires_at": now + self.settings.otp_ttl_seconds * 1000,
         }
         self.store.otps.replace_one({"_id": otp_id}, doc, upsert=True)
-        self.notifier.deliver_otp(user, code, action, summary)
+        self.notices.otp(user, doc, code, summary)
 
     def verify(self, username: str, action: str, binding: str, code: str) -> None:
         """Consume the newest code for this action if it matches; OtpRejected otherwise."""
         otp = self.store.otps.find_one({"_id": f"{username}:{action}"})
         if otp is None or otp["used"]:
-            raise OtpRejected("no OTP pending for this action; request a new one", "otp_missing")
+            raise OtpRejected("no OTP pending for this action; request a new one", ErrorCode.OTP_MISSING)
         if otp["attempts"] >= self.settings.otp_max_attempts:
             raise OtpRejected(
-                "this OTP is locked after too many wrong tries; request a new one", "otp_locked"
+                "this OTP is locked after too many wrong tries; request a new one", ErrorCode.OTP_LOCKED
             )
         if otp["expires_at"] < now_ms():
-            raise OtpRejected("this OTP has expired; request a new one", "otp_expired")
+            raise OtpRejected("this OTP has expired; request a new one", ErrorCode.OTP_EXPIRED)
         expected = otp["code_hash"]
         given = keyed_hash(self.settings, f"{otp['_id']}:{otp['nonce']}:{code}")
         if not (hmac.compare_digest(expected, given) and otp["binding"] == binding):
@@ -96,7 +100,7 @@ class Otps:
             {"$set": {"used": True, "used_at": now_ms()}},
         )
         if consumed.modified_count != 1:
-            raise OtpRejected("this OTP was already used; request a new one", "otp_missing")
+            raise OtpRejected("this OTP was already used; request a new one", ErrorCode.OTP_MISSING)
 
     def _wrong_try(self, otp: Doc, other_action: bool) -> None:
         """Count a wrong try and raise; the last allowed try locks the code."""
@@ -108,10 +112,10 @@ class Otps:
         attempts = updated["attempts"] if updated else self.settings.otp_max_attempts
         left = self.settings.otp_max_attempts - attempts
         if left <= 0:
-            raise OtpRejected("wrong OTP; it is now locked, request a new one", "otp_locked")
+            raise OtpRejected("wrong OTP; it is now locked, request a new one", ErrorCode.OTP_LOCKED)
         if other_action:
             raise OtpRejected(
                 f"this OTP was issued for a different amount or payee ({left} tries left)",
-                "otp_invalid",
+                ErrorCode.OTP_INVALID,
             )
-        raise OtpRejected(f"wrong OTP ({left} tries left)", "otp_invalid")
+        raise OtpRejected(f"wrong OTP ({left} tries left)", ErrorCode.OTP_INVALID)

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
+from backend.errors import ErrorCode
+
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{3,32}$")
 RESERVED_USERNAMES = {
     "code",
@@ -57,7 +59,7 @@ class ErrorBody(BaseModel):
     """Every error answer: a sentence for people and a stable code for programs (the bot)."""
 
     detail: str
-    code: str
+    code: ErrorCode
 
 
 class Health(BaseModel):
@@ -335,14 +337,57 @@ class ReminderClaim(Strict):
     limit: Annotated[StrictInt, Field(ge=1, le=500)] = 100
 
 
-class ReminderBill(BillPublic):
-    """A bill to remind its payer of, with where to send it."""
+class RemindersQueued(BaseModel):
+    """Bills claimed for a reminder, and reminder notices queued (payers with a linked chat)."""
 
-    payer_chat_id: int
-    payer_lang: Lang
+    claimed: int
+    queued: int
 
 
-class ReminderList(BaseModel):
-    """Bills claimed for a reminder now."""
+class NoticeClaim(Strict):
+    """A bot asks for due notices: at most `limit`, waiting up to `wait_seconds` for the first."""
 
-    items: list[ReminderBill]
+    limit: Annotated[StrictInt, Field(ge=1, le=200)] = 50
+    wait_seconds: Annotated[float, Field(ge=0, le=30)] = 25.0
+    lowest_priority: Annotated[StrictInt, Field(ge=0, le=2)] = 2  # 0 codes, 1 news, 2 reminders
+
+
+class NoticeOut(BaseModel):
+    """One claimed notice: what to render (`kind`, `data`), where to send it, and the claim."""
+
+    id: str
+    claim: str
+    kind: str
+    chat_id: int
+    lang: Lang
+    priority: int
+    attempts: int
+    data: dict[str, Any]
+
+
+class NoticeList(BaseModel):
+    """Notices claimed by this call."""
+
+    items: list[NoticeOut]
+
+
+class NoticeOutcome(Strict):
+    """What became of one claimed notice."""
+
+    id: Annotated[str, Field(max_length=200)]
+    claim: Annotated[str, Field(max_length=64)]
+    outcome: Literal["sent", "retry", "dead"]
+    retry_after: Annotated[float, Field(ge=0, le=86400)] | None = None  # Telegram's, on a 429
+    error: Annotated[str, Field(max_length=300)] | None = None
+
+
+class NoticeAck(Strict):
+    """Outcomes of claimed notices."""
+
+    items: Annotated[list[NoticeOutcome], Field(max_length=200)]
+
+
+class NoticeAcked(BaseModel):
+    """How many outcomes were recorded (a claim that had lapsed is not)."""
+
+    recorded: int

@@ -46,6 +46,27 @@ def keyed_hash(settings: Settings, value: str) -> str:
     return hmac.new(settings.signing_key.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
+def _digit_pad(settings: Settings, subject: str, length: int) -> list[int]:
+    """A one-time pad of decimal digits for `subject` (HMAC-SHA256 as a PRF; each subject once)."""
+    stream = hmac.new(settings.signing_key.encode(), f"pad:{subject}".encode(), hashlib.sha256).digest()
+    if length > len(stream) // 4:
+        raise ValueError("the pad covers at most 8 digits")
+    # 4 bytes a digit: the modulo bias (2**32 % 10) is below one part in 10**8
+    return [int.from_bytes(stream[i * 4 : i * 4 + 4], "big") % 10 for i in range(length)]
+
+
+def seal_digits(settings: Settings, subject: str, digits: str) -> str:
+    """An OTP as it may rest in the outbox: unreadable without the server key."""
+    pad = _digit_pad(settings, subject, len(digits))
+    return "".join(str((int(d) + p) % 10) for d, p in zip(digits, pad, strict=True))
+
+
+def open_digits(settings: Settings, subject: str, sealed: str) -> str:
+    """The OTP back from `seal_digits`, for the one message that delivers it."""
+    pad = _digit_pad(settings, subject, len(sealed))
+    return "".join(str((int(d) - p) % 10) for d, p in zip(sealed, pad, strict=True))
+
+
 @dataclass(frozen=True)
 class TokenClaims:
     """What a verified access token says."""

@@ -1,7 +1,7 @@
 """The wallet's use cases, each one call for a route: OTPs, transfers, bills, admin money.
 
 This is the composition root of the domain: it owns one instance of every service for the
-process and wires OTP checks, idempotency, the ledger and notices together.
+process and wires OTP checks, idempotency, the ledger and the outbox of notices together.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import logging
 from typing import Any
 
 from backend.accounts import Accounts
-from backend.bills import Bills, normalize_code, public_bill
+from backend.bills import CANCELLED, OPEN, Bills, normalize_code, public_bill
 from backend.config import Settings
 from backend.db import Doc, Store, now_ms
-from backend.errors import AccountFrozen, InvalidRequest, NotFound
+from backend.errors import AccountFrozen, ErrorCode, InvalidRequest, NotFound
 from backend.idempotency import Attempt, Idempotency, Outcome, request_hash
 from backend.ledger import (
     BILL_PAYMENT,
@@ -26,7 +26,7 @@ from backend.ledger import (
     iso,
     public_movement,
 )
-from backend.notify import Notifier
+from backend.notices import NoticeKind, Notices
 from backend.otp import Otps, binding_of
 from backend.ratelimit import RateLimiter
 from backend.schemas import BillCreate, OtpRequest, TransferCreate
@@ -38,15 +38,15 @@ logger = logging.getLogger(__name__)
 class Wallet:
     """Every service of one backend process, and the use cases that combine them."""
 
-    def __init__(self, store: Store, settings: Settings, notifier: Notifier | None = None) -> None:
+    def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
         self.limiter = RateLimiter(store)
-        self.notifier = notifier or Notifier(settings)
+        self.notices = Notices(store, settings)
         self.accounts = Accounts(store, settings, self.limiter)
         self.tokens = Tokens(store, settings)
-        self.otps = Otps(store, settings, self.limiter, self.notifier)
-        self.ledger = Ledger(store, settings)
+        self.otps = Otps(store, settings, self.limiter, self.notices)
+        self.ledger = Ledger(store, settings, announce=self.notices.add)
         self.bills = Bills(store)
         self.idempotency = Idempotency(store, settings)
 
@@ -75,7 +75,7 @@ class Wallet:
     def _check_counterparty(self, user: Doc, party: str) -> Doc:
         """The other user of a transfer or bill: must exist and not be oneself."""
         if party == user["_id"]:
-            raise InvalidRequest("you cannot send money to or bill yourself", "self_transfer")
+            raise InvalidRequest("you cannot send money to or bill yourself", ErrorCode.SELF_TRANSFER)
         return self.accounts.get(party)
 
     # ---- transfers ------------------------------------------------------------------------
@@ -90,10 +90,21 @@ class Wallet:
                 binding = binding_of("transfer", party=form.recipient, amount=form.amount)
                 self.otps.verify(user["_id"], "transfer", binding, form.otp)
                 attempt.mark_authorized()
-            request = MovementRequest(TRANSFER, form.amount, user["_id"], recipient["_id"], form.description)
+            received = self.notices.build(
+                recipient,
+                NoticeKind.RECEIVED,
+                attempt.movement_id,
+                {"amount": form.amount, "sender": user["_id"], "description": form.description},
+            )
+            request = MovementRequest(
+                TRANSFER,
+                form.amount,
+                user["_id"],
+                recipient["_id"],
+                form.description,
+                notices=_present(received),
+            )
             record = self.ledger.move(request, attempt.movement_id, payee_known=True)
-            note = _note(form.description)
-            self.notifier.notify(recipient, "received", amount=form.amount, sender=user["_id"], note=note)
             return 201, {
                 "id": record["_id"],
                 "amount": record["amount"],
@@ -131,16 +142,7 @@ class Wallet:
                 amount=form.amount,
                 description=form.description,
                 due_date=form.due_date,
-            )
-            self.notifier.notify(
-                payer,
-                "bill_new",
-                buttons_for=bill["code"],
-                issuer=user["_id"],
-                bill_name=bill["bill_name"],
-                amount=bill["amount"],
-                code=bill["code"],
-                note=_note(bill.get("description")),
+                before_insert=lambda bill: self._announce_bill(payer, NoticeKind.BILL_NEW, bill, OPEN),
             )
             return 201, public_bill(bill)
 
@@ -159,6 +161,13 @@ class Wallet:
                 bill = self.bills.payable_by(code, user["_id"])
                 self.otps.verify(user["_id"], "pay_bill", binding_of("pay_bill", bill_code=code), otp)
                 attempt.mark_authorized()
+            issuer = self.store.users.find_one({"_id": bill["issuer"]}, {"telegram_chat_id": 1, "lang": 1})
+            paid = self.notices.build(
+                issuer,
+                NoticeKind.BILL_PAID,
+                attempt.movement_id,
+                _bill_facts(bill),
+            )
             request = MovementRequest(
                 BILL_PAYMENT,
                 bill["amount"],
@@ -166,19 +175,11 @@ class Wallet:
                 bill["issuer"],
                 f"{bill['bill_name']} ({code})",
                 bill_code=code,
+                notices=_present(paid),
             )
             record = self.ledger.move(request, attempt.movement_id, payee_known=True)
             # a done payment has settled its bill (the ledger finalizes it before returning)
             bill = {**bill, "status": "paid", "payment_id": record["_id"], "paid_at": record["done_at"]}
-            issuer = self.store.users.find_one({"_id": bill["issuer"]}) if self.notifier.enabled else None
-            self.notifier.notify(
-                issuer,
-                "bill_paid",
-                payer=user["_id"],
-                code=code,
-                bill_name=bill["bill_name"],
-                amount=bill["amount"],
-            )
             return 200, {
                 "bill": public_bill(bill),
                 "payment_id": record["_id"],
@@ -189,18 +190,29 @@ class Wallet:
 
     def close_bill(self, user: Doc, code: str, *, as_role: str) -> dict[str, Any]:
         """Decline (payer) or cancel (issuer) an open bill and tell the other party."""
-        bill = self.bills.close(code, user["_id"], as_role=as_role)
-        other = bill["issuer"] if as_role == "payer" else bill["payer"]
-        key = "bill_declined" if as_role == "payer" else "bill_cancelled"
-        self.notifier.notify(
-            self.store.users.find_one({"_id": other}),
-            key,
-            payer=bill["payer"],
-            issuer=bill["issuer"],
-            code=bill["code"],
-            bill_name=bill["bill_name"],
-        )
-        return public_bill(bill)
+
+        def tell_the_other(bill: Doc, status: str) -> None:
+            other = self.store.users.find_one({"_id": bill["issuer" if as_role == "payer" else "payer"]})
+            kind = NoticeKind.BILL_CANCELLED if status == CANCELLED else NoticeKind.BILL_DECLINED
+            self._announce_bill(other, kind, bill, status)
+
+        return public_bill(self.bills.close(code, user["_id"], as_role=as_role, before_change=tell_the_other))
+
+    def _announce_bill(
+        self, user: Doc | None, kind: NoticeKind, bill: Doc, status: str, **extra: Any
+    ) -> None:
+        """Queue bill news for `user`, held until the bill is in `status`."""
+        self.notices.about_bill(user, kind, bill, status, **_bill_facts(bill), **extra)
+
+    def queue_reminders(self, interval_seconds: int, limit: int) -> dict[str, int]:
+        """Turn open bills due a reminder into reminder notices (each bill claimed by one caller)."""
+        bills = self.bills.claim_reminders(interval_seconds * 1000, limit)
+        queued = 0
+        for bill in bills:
+            payer = self.store.users.find_one({"_id": bill["payer"]}, {"telegram_chat_id": 1, "lang": 1})
+            self._announce_bill(payer, NoticeKind.REMINDER, bill, OPEN, round=bill["reminded_at"])
+            queued += payer is not None and "telegram_chat_id" in payer
+        return {"claimed": len(bills), "queued": queued}
 
     # ---- admin ------------------------------------------------------------------------------
 
@@ -214,7 +226,11 @@ class Wallet:
         def execute(attempt: Attempt) -> Outcome:
             attempt.mark_authorized()  # an admin token is the authorisation
             src, dst = (None, target["_id"]) if kind == DEPOSIT else (target["_id"], None)
-            request = MovementRequest(kind, amount, src, dst, reference=reference, actor=admin["_id"])
+            notice_kind = NoticeKind.DEPOSIT if kind == DEPOSIT else NoticeKind.WITHDRAWAL
+            told = self.notices.build(target, notice_kind, attempt.movement_id, {"amount": amount})
+            request = MovementRequest(
+                kind, amount, src, dst, reference=reference, actor=admin["_id"], notices=_present(told)
+            )
             record = self.ledger.move(request, attempt.movement_id, payee_known=True)  # target read above
             self.audit(
                 admin,
@@ -230,9 +246,9 @@ class Wallet:
         """Reverse a finished transfer or bill payment with a new record (the original stays)."""
         original = self.ledger.find(movement_id)
         if original is None or original["kind"] not in (TRANSFER, BILL_PAYMENT):
-            raise NotFound("no transfer or bill payment with that id", "not_found")
+            raise NotFound("no transfer or bill payment with that id", ErrorCode.NOT_FOUND)
         if original["state"] != DONE:
-            raise InvalidRequest("only a finished movement can be reversed", "not_reversible")
+            raise InvalidRequest("only a finished movement can be reversed", ErrorCode.NOT_REVERSIBLE)
 
         def execute(attempt: Attempt) -> Outcome:
             attempt.mark_authorized()
@@ -270,8 +286,23 @@ class Wallet:
         self.tokens.purge_expired()
         self.limiter.purge_expired()
         self.idempotency.purge_expired()
+        self.notices.purge_finished(self.settings.notice_keep_days * 86_400_000)
 
 
-def _note(description: str | None) -> str:
-    """An optional description line under a notice."""
-    return f"\n“{description}”" if description else ""
+def _present(*notices: Doc | None) -> tuple[Doc, ...]:
+    """The notices that have somewhere to go (a user without a linked chat gets none)."""
+    return tuple(notice for notice in notices if notice is not None)
+
+
+def _bill_facts(bill: Doc) -> dict[str, Any]:
+    """What every notice about a bill shows."""
+    return {
+        "code": bill["code"],
+        "bill_name": bill["bill_name"],
+        "amount": bill["amount"],
+        "issuer": bill["issuer"],
+        "issuer_name": bill["issuer_name"],
+        "payer": bill["payer"],
+        "payer_name": bill["payer_name"],
+        "description": bill.get("description"),
+    }

@@ -27,6 +27,7 @@ from bot.common import cancel, interrupt, lang_of
 from bot.concurrency import PerChatUpdateProcessor
 from bot.config import BotSettings
 from bot.conversations import bill, login, pay, register, transfer
+from bot.courier import Courier
 from bot.keyboards import (
     BILL_CANCEL_PATTERN,
     BILL_DECLINE_PATTERN,
@@ -34,6 +35,7 @@ from bot.keyboards import (
     HISTORY_PATTERN,
     LANG_PATTERN,
 )
+from bot.ratelimit import PriorityGate, TelegramRateLimiter
 from bot.texts import t
 
 logger = logging.getLogger(__name__)
@@ -102,20 +104,30 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_startup(application: Application) -> None:
-    """post_init: backend client, command menu, reminder job."""
+    """post_init: backend client, command menu, reminder job, the courier of notices."""
     settings: BotSettings = application.bot_data["settings"]
-    application.bot_data["backend"] = BackendClient(
-        settings.backend_url, settings.bot_api_secret, timeout=settings.backend_timeout
-    )
+    client = BackendClient(settings.backend_url, settings.bot_api_secret, timeout=settings.backend_timeout)
+    application.bot_data["backend"] = client
     try:
         await commands.set_menu(application)
     except TelegramError as exc:
         logger.warning("could not set the command menu: %s", exc)
     reminders.schedule(application)
+    courier = Courier(application.bot, client)
+    courier.start()
+    application.bot_data["courier"] = courier
+
+
+async def on_stop(application: Application) -> None:
+    """post_stop: stop the courier while the bot can still talk to Telegram and the backend."""
+    courier = application.bot_data.pop("courier", None)
+    if courier is not None:
+        await courier.stop()
 
 
 async def on_shutdown(application: Application) -> None:
-    """post_shutdown: close the backend client."""
+    """post_shutdown: stop the courier (if post_stop did not) and close the backend client."""
+    await on_stop(application)
     client = application.bot_data.pop("backend", None)
     if client is not None:
         await client.aclose()
@@ -135,8 +147,10 @@ def build_application(settings: BotSettings) -> Application:
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .concurrent_updates(PerChatUpdateProcessor())
+        .rate_limiter(TelegramRateLimiter(PriorityGate(scale=settings.telegram_rate_scale)))
         .persistence(persistence)
         .post_init(on_startup)
+        .post_stop(on_stop)
         .post_shutdown(on_shutdown)
         .build()
     )

@@ -7,10 +7,9 @@ from typing import Any
 
 from telegram import Update
 
-from backend.callback_data import BILL_CANCEL, BILL_DECLINE
 from bot.client import JSON, Session
 from bot.common import Context, answer, backend, edit, guarded, lang_of, require_session, say
-from bot.keyboards import bill_issuer_keyboard, bill_payer_keyboard
+from bot.keyboards import BILL_CANCEL, BILL_DECLINE, bill_issuer_keyboard, bill_payer_keyboard
 from bot.money import format_amount
 from bot.texts import t
 

@@ -49,6 +49,15 @@ class BackendUnsure(BackendUnavailable):
     """A money-moving request may have reached the backend, but no answer came back."""
 
 
+def _code_of(response: httpx.Response) -> str | None:
+    """The `code` of an error body, if the body is one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return str(body.get("code")) if isinstance(body, dict) and body.get("code") else None
+
+
 def _path(*parts: str) -> str:
     """Join URL path segments, escaping user-typed ones."""
     return "/" + "/".join(quote(part, safe="") for part in parts)
@@ -85,6 +94,9 @@ class BackendClient:
     @staticmethod
     def _decode(response: httpx.Response) -> JSON:
         """The JSON body of a success, or the matching exception."""
+        if response.status_code == 503 and _code_of(response) == "delivery_unavailable":
+            # refused before anything happened: no code was made, the user can be told why
+            raise BackendError(503, "delivery_unavailable", "codes cannot be delivered right now")
         if response.status_code >= 500:
             # the request reached the backend: a money request may have moved money before failing
             raise BackendUnsure(f"backend answered {response.status_code}")
@@ -165,10 +177,27 @@ class BackendClient:
         """Revoke the refresh token and unlink the chat."""
         await self._bot("POST", "/api/bot/logout", {"refresh_token": refresh_token})
 
-    async def claim_reminders(self, interval_seconds: int, limit: int) -> list[dict[str, Any]]:
-        """Open bills due a reminder, claimed atomically by the backend."""
+    async def queue_reminders(self, interval_seconds: int, limit: int) -> int:
+        """Have the backend queue reminders of open bills due one; how many bills it claimed."""
         body = {"interval_seconds": interval_seconds, "limit": limit}
-        return (await self._bot("POST", "/api/bot/reminders/claim", body))["items"]
+        return int((await self._bot("POST", "/api/bot/reminders/queue", body))["claimed"])
+
+    async def claim_notices(self, *, limit: int, wait_seconds: float, lowest_priority: int) -> list[dict[str, Any]]:
+        """Due notices from the outbox, leased to this bot (a long poll of up to `wait_seconds`)."""
+        body = {"limit": limit, "wait_seconds": wait_seconds, "lowest_priority": lowest_priority}
+        timeout = self._http.timeout.read or 10.0
+        answer = await self._call(
+            "POST",
+            "/api/bot/notices/claim",
+            json=body,
+            headers=self._bot_headers,
+            timeout=wait_seconds + timeout,
+        )
+        return list(answer["items"])
+
+    async def ack_notices(self, outcomes: list[dict[str, Any]]) -> int:
+        """Tell the outbox what became of claimed notices; how many were recorded."""
+        return int((await self._bot("POST", "/api/bot/notices/ack", {"items": outcomes}))["recorded"])
 
     # -- user routes ----------------------------------------------------------------------------
     async def me(self, session: Session | None) -> JSON:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
 from telegram import Message, ReplyKeyboardRemove, Update
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes, ConversationHandler
 
 from bot.client import (
@@ -172,7 +172,11 @@ async def _explain(update: Update, context: Context, exc: Exception) -> None:
 
 
 def guarded(step: Step) -> Step:
-    """Run a handler; on a backend failure explain it and END the flow so nothing stays stuck."""
+    """Run a handler; on a backend failure explain it and END the flow so nothing stays stuck.
+
+    A reply Telegram would not take even after the rate limiter's retries (a long outage) keeps
+    the chat where it is: the person's place in the flow is not lost for a message they missed.
+    """
 
     name = getattr(step, "__name__", None) or getattr(getattr(step, "func", None), "__name__", "step")
 
@@ -185,6 +189,9 @@ def guarded(step: Step) -> Step:
             await _explain(update, context, exc)
         except Forbidden:
             logger.info("chat %s blocked the bot", update.effective_chat and update.effective_chat.id)
+        except TelegramError as exc:
+            logger.warning("%s: Telegram did not take a reply (%s); the chat stays in its step", name, exc)
+            return None
         except Exception as exc:  # a bug must not leave the chat stuck in a flow
             logger.error("%s failed", name, exc_info=exc)
             await _explain(update, context, exc)

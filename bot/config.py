@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+logger = logging.getLogger(__name__)
 
 
 class BotSettings(BaseSettings):
@@ -13,6 +18,7 @@ class BotSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
+    env: Literal["development", "production", "test"] = "development"
     telegram_bot_token: str = ""
     telegram_api_url: str = "https://api.telegram.org"
     backend_url: str = "http://127.0.0.1:8000"
@@ -27,6 +33,9 @@ class BotSettings(BaseSettings):
     webhook_secret: str = ""
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
+    # 1 = Telegram's own limits. Below 1 the bot's sending pace is compressed by that factor, for
+    # a fake Bot API whose windows are compressed alike (tests); never below 1 against Telegram.
+    telegram_rate_scale: float = Field(default=1.0, gt=0, le=1)
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> BotSettings:
@@ -37,8 +46,33 @@ class BotSettings(BaseSettings):
 
     def missing(self) -> list[str]:
         """Settings the bot cannot run without, still unset (checked by `python -m bot`)."""
-        required = {"TELEGRAM_BOT_TOKEN": self.telegram_bot_token, "BOT_API_SECRET": self.bot_api_secret}
+        required = {"TELEGRAM_BOT_TOKEN": self.telegram_bot_token}
+        if self.env == "production":  # elsewhere the backend generates one (backend_secret)
+            required["BOT_API_SECRET"] = self.bot_api_secret
         return [name for name, value in required.items() if not value.strip()]
+
+    def backend_secret(self, wait: float = 30.0) -> str:
+        """BOT_API_SECRET, or (not in production) the one the backend generates into
+        DATA_DIR/bot_api_secret at start-up: waited for up to `wait` seconds, since `make run`
+        starts both at once. Raises SystemExit if it does not appear."""
+        if self.bot_api_secret.strip() or self.env == "production":
+            return self.bot_api_secret
+        path = self.data_dir / "bot_api_secret"
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                secret = path.read_text().strip()
+            except FileNotFoundError:
+                secret = ""
+            if secret:
+                return secret
+            if time.monotonic() > deadline:
+                raise SystemExit(f"BOT_API_SECRET is unset and no backend wrote {path} (is it running?)")
+            if not told:
+                logger.info("BOT_API_SECRET is unset: waiting for the backend to write %s", path)
+                told = True
+            time.sleep(0.2)
 
     @property
     def base_url(self) -> str:

@@ -1,7 +1,6 @@
 """Inline and reply keyboards, and the callback-data prefixes the bot's handlers match.
 
-Bill buttons (Pay / Decline / Cancel) share their callback data with the backend's notices,
-so a button sent by either one reaches the same handler.
+Telegram limits callback data to 64 bytes; a bill code is 10 characters.
 """
 
 from __future__ import annotations
@@ -15,16 +14,11 @@ from telegram import (
     ReplyKeyboardMarkup,
 )
 
-from backend.callback_data import (
-    BILL_CANCEL,
-    BILL_DECLINE,
-    BILL_PAY,
-    bill_cancel,
-    bill_decline,
-    bill_pay,
-)
 from bot.texts import LANGS, LANGUAGE_NAMES, TEXTS, t
 
+BILL_PAY = "bill:pay:"  # + bill code: the payer pressed Pay
+BILL_DECLINE = "bill:decline:"  # + bill code: the payer pressed Decline
+BILL_CANCEL = "bill:cancel:"  # + bill code: the issuer pressed Cancel
 CONFIRM = "cf:"  # + confirmation token: the summary's Confirm button
 CANCEL = "cx:"  # + confirmation token: the summary's Cancel button
 HISTORY = "hist:"  # + page number (0 = newest)
@@ -44,6 +38,21 @@ SKIP_PATTERN = re.compile(
     "^(?:" + "|".join(re.escape(TEXTS[lang]["skip_button"]) for lang in LANGS) + ")$",
     re.IGNORECASE,
 )
+
+
+def bill_pay(code: str) -> str:
+    """Callback data of the Pay button of one bill."""
+    return BILL_PAY + code
+
+
+def bill_decline(code: str) -> str:
+    """Callback data of the Decline button of one bill."""
+    return BILL_DECLINE + code
+
+
+def bill_cancel(code: str) -> str:
+    """Callback data of the Cancel button of one bill."""
+    return BILL_CANCEL + code
 
 
 def confirm_keyboard(lang: str, token: str) -> InlineKeyboardMarkup:

@@ -60,7 +60,7 @@ class OtpInbox(logging.Handler):
 def otp_inbox() -> Iterator[OtpInbox]:
     """OTPs as the backend logs them (OTP_DELIVERY=log)."""
     inbox = OtpInbox()
-    logger = logging.getLogger("backend.notify")
+    logger = logging.getLogger("backend.notices")
     logger.addHandler(inbox)
     logger.setLevel(logging.INFO)
     yield inbox
@@ -79,7 +79,6 @@ def make_settings(mongo_uri: str, data_dir: Path, **overrides: Any) -> Settings:
         "admin_username": "admin",
         "admin_password": "admin-pass-123",
         "bot_api_secret": "bot-secret-for-tests",
-        "telegram_bot_token": "",
         "sweeper_interval_seconds": 3600,
         **overrides,
     }

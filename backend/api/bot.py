@@ -1,4 +1,4 @@
-"""Routes only the bot may call (header `X-Bot-Secret`): chat sessions and reminder claims."""
+"""Routes only the bot may call (header `X-Bot-Secret`): chat sessions, the outbox of notices, reminders."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from backend.api.auth import client_address
 from backend.api.deps import WalletDep, require_bot
 from backend.api.responses import ANY, errors
-from backend.bills import public_bill
 from backend.db import Doc
 from backend.errors import NotAuthenticated
 from backend.schemas import (
@@ -17,9 +16,13 @@ from backend.schemas import (
     BotRegister,
     BotSession,
     Refreshed,
+    NoticeAck,
+    NoticeAcked,
+    NoticeClaim,
+    NoticeList,
     RefreshRequest,
     ReminderClaim,
-    ReminderList,
+    RemindersQueued,
     UserCreate,
 )
 from backend.wallet import Wallet
@@ -77,16 +80,26 @@ def logout(form: RefreshRequest, wallet: WalletDep) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/reminders/claim", response_model=ReminderList)
-def claim_reminders(form: ReminderClaim, wallet: WalletDep) -> dict[str, Any]:
-    """Open bills due a reminder, claimed atomically so that one bot process sends each."""
-    items = []
-    for bill in wallet.bills.claim_reminders(form.interval_seconds * 1000, form.limit):
-        payer = wallet.store.users.find_one({"_id": bill["payer"]}, {"telegram_chat_id": 1, "lang": 1})
-        if payer is not None and "telegram_chat_id" in payer:
-            chat = {
-                "payer_chat_id": payer["telegram_chat_id"],
-                "payer_lang": payer.get("lang", "id"),
-            }
-            items.append({**public_bill(bill), **chat})
+@router.post("/reminders/queue", response_model=RemindersQueued)
+def queue_reminders(form: ReminderClaim, wallet: WalletDep) -> dict[str, int]:
+    """Queue a reminder notice for each open bill due one (each bill claimed by one caller)."""
+    return wallet.queue_reminders(form.interval_seconds, form.limit)
+
+
+@router.post("/notices/claim", response_model=NoticeList)
+async def claim_notices(form: NoticeClaim, request: Request, wallet: WalletDep) -> dict[str, Any]:
+    """Long poll for due notices (OTP DMs first, then news, then reminders), each leased to this caller."""
+    items = await wallet.notices.poll(
+        form.limit, form.wait_seconds, form.lowest_priority, gone=request.is_disconnected
+    )
     return {"items": items}
+
+
+@router.post("/notices/ack", response_model=NoticeAcked)
+def ack_notices(form: NoticeAck, wallet: WalletDep) -> dict[str, int]:
+    """Record what became of claimed notices: sent, retry later, or dead (blocked / chat gone)."""
+    recorded = sum(
+        wallet.notices.ack(item.id, item.claim, item.outcome, item.retry_after, item.error)
+        for item in form.items
+    )
+    return {"recorded": recorded}

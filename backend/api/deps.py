@@ -71,7 +71,7 @@ AdminUser = Annotated[Doc, Depends(current_admin)]
 
 async def require_bot(wallet: WalletDep, x_bot_secret: Annotated[str | None, Header()] = None) -> None:
     """Only the bot (holder of BOT_API_SECRET) may call bot routes."""
-    secret = wallet.settings.bot_api_secret
+    secret = wallet.settings.bot_secret  # development without BOT_API_SECRET: the generated one
     # Compared as bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
     if not secret or not x_bot_secret or not hmac.compare_digest(secret.encode(), x_bot_secret.encode()):
         raise Forbidden("bot routes need the bot's secret")

@@ -10,7 +10,6 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from backend.callback_data import BILL_PAY
 from bot import validate
 from bot.client import BackendError
 from bot.common import (
@@ -28,7 +27,7 @@ from bot.common import (
     start_flow,
 )
 from bot.conversations.confirm import MoneyFlow, confirmation_states, show_summary
-from bot.keyboards import BILL_PAY_PATTERN
+from bot.keyboards import BILL_PAY, BILL_PAY_PATTERN
 from bot.money import format_amount
 from bot.texts import t
 

@@ -54,7 +54,7 @@ def test_bot_routes_need_the_bot_secret(wallet_client: WalletClient) -> None:
     for headers in ({}, {"X-Bot-Secret": "wrong"}, alice.headers):
         response = alice.http.post("/api/bot/link", json=body, headers=headers)
         assert response.status_code == 403
-    claim = alice.http.post("/api/bot/reminders/claim", json={"interval_seconds": 60}, headers=alice.headers)
+    claim = alice.http.post("/api/bot/reminders/queue", json={"interval_seconds": 60}, headers=alice.headers)
     assert claim.status_code == 403
 
 

@@ -1,10 +1,10 @@
 """Fixtures for the bot: the fake Telegram server, and the real Application polling it.
 
 `bot_backend` is the backend the bot talks to: the `live_backend` fixture when tests/conftest.py
-provides one (it must send its Telegram DMs to `telegram.url` with `telegram.token`), else one
-real backend process for the session, started here with OTP_DELIVERY=telegram pointed at the
-fake server. Tests that kill, stop or reconfigure a backend start their own (`backend_factory`).
-The end-to-end tests are skipped if no backend can run.
+provides one, else one real backend process for the session, started here with
+OTP_DELIVERY=telegram (its outbox is delivered by the bot under test). Tests that kill, stop or
+reconfigure a backend start their own (`backend_factory`). A backend that cannot start fails the
+test; it never skips it.
 """
 
 from __future__ import annotations
@@ -21,19 +21,31 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.config import BotSettings
-from tests.bot.scenario import deposit, register, unique
-from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram
+from tests.bot.scenario import deposit_seen, register, unique
+from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram, Limits
 
 BOT_SECRET = "bot-secret-for-tests"
+# The functional e2e tests run against a Telegram four times as fast: every limit window of the
+# fake is a quarter as long and the bot paces itself alike, so the same shape of traffic is just
+# as strict (429 past it) in a quarter of the time. test_e2e_delivery.py and the bench run with
+# Telegram's real figures.
+TIME_SCALE = 0.25
 _chat_ids = itertools.count(910_000_001)
 
 
 @pytest.fixture(scope="session")
 def telegram() -> Iterator[FakeTelegram]:
     """One fake Bot API server for the whole session (tests use distinct chat ids)."""
-    server = FakeTelegram().start()
+    server = FakeTelegram(limits=Limits().scaled(TIME_SCALE)).start()
     yield server
     server.stop()
+
+
+def time_scale(telegram: FakeTelegram) -> float:
+    """How compressed the fake's limit windows are (1 = Telegram's own)."""
+    if telegram.limits is None:
+        return 1.0
+    return telegram.limits.overall[0][0] / Limits().overall[0][0]
 
 
 @pytest.fixture
@@ -80,6 +92,8 @@ class BotRunner:
         if app.updater.running:
             await app.updater.stop()
         await app.stop()
+        if app.post_stop:
+            await app.post_stop(app)
         await app.shutdown()
         if app.post_shutdown:
             await app.post_shutdown(app)
@@ -100,6 +114,7 @@ def bot_settings(telegram: FakeTelegram, backend_url: str, data_dir: Path, **ove
         "data_dir": data_dir,
         "reminder_interval": 3600,
         "reminder_first": 3600,
+        "telegram_rate_scale": time_scale(telegram),
         **overrides,
     }
     return BotSettings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -135,18 +150,13 @@ class BackendHandle:
 
 
 def start_backend(telegram: FakeTelegram, data_dir: Path, **env: str) -> Any:
-    """A started backend process (BackendProcess) on `data_dir`, delivering OTPs and notices
-    through the fake Telegram server; the test is skipped if the backend cannot start."""
-    try:
-        from tests.support.backend_process import BackendProcess
-    except ImportError as exc:  # pragma: no cover - the backend's test support is not there
-        pytest.skip(f"no backend test support: {exc}")
+    """A started backend process (BackendProcess) on `data_dir` whose outbox of OTPs and notices
+    the bot under test delivers (it needs no Telegram token); the test fails if it cannot start."""
+    from tests.support.backend_process import BackendProcess
+
     process = BackendProcess(
         data_dir,
         OTP_DELIVERY="telegram",
-        TELEGRAM_API_URL=telegram.url,
-        TELEGRAM_BOT_TOKEN=telegram.token,
-        TELEGRAM_BOT_USERNAME=BOT_USERNAME,
         BOT_API_SECRET=BOT_SECRET,
         **env,
     )
@@ -154,7 +164,7 @@ def start_backend(telegram: FakeTelegram, data_dir: Path, **env: str) -> Any:
         process.start()
     except RuntimeError as exc:
         process.stop()
-        pytest.skip(f"the backend does not start yet: {str(exc)[-500:]}")
+        pytest.fail(f"the backend did not start: {str(exc)[-500:]}")
     return process
 
 
@@ -229,7 +239,7 @@ async def two_users(
     names = {"alice": unique("alice"), "bob": unique("bob")}
     await register(telegram, alice, names["alice"], "Alice Wijaya")
     await register(telegram, bob, names["bob"], "Bob Santoso")
-    deposit(bot_backend, names["alice"], 500_000)
+    await deposit_seen(telegram, alice, bot_backend, names["alice"], 500_000)
     return {
         "runner": runner,
         "backend": bot_backend,

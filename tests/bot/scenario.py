@@ -34,8 +34,14 @@ def admin_call(backend: BackendHandle, method: str, path: str, **kwargs: Any) ->
         return http.request(method, path, headers={**headers, **kwargs.pop("headers", {})}, **kwargs)
 
 
+async def deposit_seen(telegram: FakeTelegram, chat: int, backend: BackendHandle, username: str, amount: int) -> None:
+    """Admin deposit, and the user reads the wallet's "added to your wallet" notice."""
+    deposit(backend, username, amount)
+    await telegram.wait_for(chat, "added to your wallet")
+
+
 def deposit(backend: BackendHandle, username: str, amount: int) -> None:
-    """Admin deposit through the backend's REST API."""
+    """Admin deposit through the backend's REST API (the user's chat gets a notice)."""
     response = admin_call(
         backend,
         "POST",
@@ -136,12 +142,27 @@ async def transfer(telegram: FakeTelegram, chat: int, recipient: str, amount: st
     await telegram.wait_for(chat, sent)
 
 
+async def otp_and_prompt(
+    telegram: FakeTelegram, chat: int, prompt: str = "Type it here", timeout: float = 10.0
+) -> str:
+    """The OTP DM and the bot's "type it", in whichever order they arrive. → the code
+
+    The DM leaves through the wallet's outbox and the prompt is the bot's reply: two senders."""
+    code: str | None = None
+    seen_prompt = False
+    while code is None or not seen_prompt:
+        sent = await telegram.wait_for(chat, lambda s: s.otp() is not None or prompt in s.body, timeout)
+        if sent.otp() is not None:
+            code = sent.otp()
+        else:
+            seen_prompt = True
+    return code
+
+
 async def confirm_and_read_otp(telegram: FakeTelegram, chat: int, summary: Sent) -> str:
     """Press Confirm under `summary`, read the OTP DM and the bot's "type it". → the code"""
     telegram.press(chat, summary.data_of("Confirm"), message_id=summary.message_id)
-    code = await telegram.read_otp(chat)
-    await telegram.wait_for(chat, "Type it here")
-    return code
+    return await otp_and_prompt(telegram, chat)
 
 
 async def start_bill(

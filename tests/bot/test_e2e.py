@@ -9,6 +9,7 @@ from typing import Any
 from tests.bot.scenario import (
     balance_of,
     confirm_and_type_otp,
+    otp_and_prompt,
     issue_bill,
     start_bill,
     start_transfer,
@@ -80,8 +81,7 @@ async def test_five_wrong_otps_lock(telegram: FakeTelegram, two_users: dict[str,
     alice = two_users["alice"]
     summary = await start_transfer(telegram, alice, two_users["bob_name"], "10000")
     telegram.press(alice, summary.data_of("Confirm"))
-    real = await telegram.read_otp(alice)
-    await telegram.wait_for(alice, "Type it here")
+    real = await otp_and_prompt(telegram, alice)
     wrong = "000000" if real != "000000" else "111111"
     replies = []
     for _ in range(6):  # five wrong codes are allowed to fail; the lock shows by the sixth

@@ -19,7 +19,7 @@ from tests.bot.conftest import BackendHandle, BotRunner
 from tests.bot.scenario import (
     balance_of,
     confirm_and_read_otp,
-    deposit,
+    deposit_seen,
     register,
     start_transfer,
     transfer,
@@ -128,7 +128,7 @@ async def test_expired_access_token_is_renewed_without_the_password(
     alice_name, bob_name = unique("alice"), unique("bob")
     await register(telegram, alice, alice_name, "Alice")
     await register(telegram, bob, bob_name, "Bob")
-    deposit(backend, alice_name, 100_000)
+    await deposit_seen(telegram, alice, backend, alice_name, 100_000)
     session = runner.app.chat_data[alice]["session"]
     first_token = session["access_token"]
     registered = len(telegram.sent(alice))

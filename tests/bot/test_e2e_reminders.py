@@ -70,7 +70,7 @@ async def test_reminder_to_a_payer_who_blocked_the_bot_is_skipped(
     new_chat: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.reminders")
+    caplog.set_level(logging.INFO, logger="bot.courier")
     await bot_factory(bot_backend.url, reminder_interval=INTERVAL, reminder_first=0.1)
     blocker, blocker_name, issuer = await payer_and_issuer(telegram, new_chat)
     payer, payer_name = new_chat("Other"), unique("other")

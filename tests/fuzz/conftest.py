@@ -32,7 +32,7 @@ def fuzz_target(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     """The app's own /openapi.json, users and a bill to start from, cases sent over ASGI."""
     settings = make_settings(mongo_uri, tmp_path_factory.mktemp("fuzz"))
     app = create_app(settings)
-    inbox, notify_log = OtpInbox(), logging.getLogger("backend.notify")
+    inbox, notify_log = OtpInbox(), logging.getLogger("backend.notices")
     notify_log.addHandler(inbox)
     notify_log.setLevel(logging.INFO)
     # The TestClient runs the lifespan; schemathesis' ASGI client, never entered, starts none.

@@ -17,6 +17,7 @@ import pytest
 from backend.config import Settings
 from backend.db import Store
 from backend.errors import InsufficientFunds, WalletError
+from backend.notices import NoticeKind, Notices
 from backend.ledger import (
     BILL_PAYMENT,
     DEPOSIT,
@@ -279,3 +280,40 @@ def test_the_call_that_debits_learns_the_balance_after(
     record = ledger.move(MovementRequest(TRANSFER, 2_500, src, dst))
     assert record["src_balance"] == 7_500
     assert "src_balance" not in store.ledger.find_one({"_id": record["_id"]})
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before-write", "after-write"])
+def test_a_crash_at_any_write_still_queues_the_notice_once(
+    after: bool, store: Store, ledger_settings: Settings
+) -> None:
+    """The "you received" notice travels in the record: whatever write a crash hits, a movement
+    that ends done has queued it exactly once, and one that ends rejected has queued none."""
+    recovering = Ledger(store, ledger_settings, announce=Notices(store, ledger_settings).add)
+    src, dst = make_accounts(store, ledger_settings, recovering, [100_000, 0])
+    payee = {"_id": dst, "telegram_chat_id": 4242, "lang": "id"}
+    crash_at = 1
+    while True:
+        movement_id = new_movement_id()
+        notice = Notices(store, ledger_settings).build(
+            payee, NoticeKind.RECEIVED, movement_id, {"amount": 3_000}
+        )
+        assert notice is not None
+        request = MovementRequest(TRANSFER, 3_000, src, dst, notices=(notice,))
+        crashing_store = CrashingStore(store, crash_at, after)
+        crashing = Ledger(
+            crashing_store, ledger_settings, announce=Notices(crashing_store, ledger_settings).add
+        )
+        try:
+            crashing.move(request, movement_id)
+        except Crash:
+            pass
+        else:
+            break
+        recovering.recover(everything=True)
+        record = store.ledger.find_one({"_id": movement_id})
+        queued = store.notices.count_documents({"_id": notice["_id"]})
+        assert queued == (1 if record is not None and record["state"] == DONE else 0), crash_at
+        assert recovering.reconcile()["ok"]
+        crash_at += 1
+    assert store.notices.count_documents({"_id": notice["_id"]}) == 1
+    assert crash_at > 5
