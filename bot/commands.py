@@ -101,12 +101,12 @@ async def lang_chosen(update: Update, context: Context) -> None:
     await answer(update, context)
     lang = query.data.removeprefix(LANG)
     chat_data(context)["lang"] = lang
-    await edit(update, t(lang, "lang_set"))
-    if session_of(context):
+    if session_of(context):  # first, so that "Language: ..." means the wallet's DMs follow too
         try:
             await backend(context).set_lang(session_of(context), lang)
         except NotLoggedIn:
             chat_data(context).pop("session", None)
+    await edit(update, t(lang, "lang_set"))
 
 
 async def nothing_to_cancel(update: Update, context: Context) -> None:

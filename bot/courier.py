@@ -35,8 +35,8 @@ from bot.texts import TEXTS, normalize_lang, t
 
 logger = logging.getLogger(__name__)
 
-MAX_IN_FLIGHT = 40  # ~1.5 s of sending at Telegram's overall rate
-PER_CHAT = 3  # notices of one chat on their way at once (its pace is ~1/s)
+MAX_IN_FLIGHT = 100  # ~3.6 s of sending at the overall pace: chats waiting on their own pace do not stall it
+PER_CHAT = 2  # notices of one chat on their way at once (its pace is ~1/s)
 PATIENCE = 20.0  # seconds one notice keeps retrying in the limiter before it goes back
 POLL_WAIT = 25.0  # seconds one long poll waits for a due notice
 UNKNOWN_KIND_DELAY = 600.0  # a notice this bot cannot render waits for a newer bot

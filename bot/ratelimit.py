@@ -15,7 +15,9 @@ requests in priority order, each grant spaced by a GCRA pace (smooth, no double 
 
 Priorities: REPLY (the answer to the person typing, and OTP DMs) before NOTICE (money received,
 bill news) before REMINDER. A request waits only for higher-or-equal priority requests that can go
-now, so 10,000 reminders draining never hold an OTP back for more than a grant or two.
+now, so 10,000 reminders draining never hold an OTP back for more than a grant or two. A request
+that has waited AGE_BOOST seconds competes as a reply, so a notice to a chat busy with its own
+flow is not starved.
 
 Retries: a 429 pauses that chat alone for `retry_after` and tries again; 5xx answers and timeouts
 (`NetworkError` but not `BadRequest`) back off exponentially with jitter (0.5 s doubling, capped at
@@ -37,13 +39,14 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter
 
 logger = logging.getLogger(__name__)
 
 REPLY, NOTICE, REMINDER = 0, 1, 2
 REPLY_PATIENCE = 600.0  # seconds a reply keeps trying: a chat waits for its answer, not for an error
+AGE_BOOST = 10.0  # seconds of waiting after which any request competes as a reply
 BACKOFF_FIRST, BACKOFF_CAP = 0.5, 15.0
 
 
@@ -83,6 +86,11 @@ class _Waiter:
     seq: int
     chat: int = field(compare=False)
     future: asyncio.Future[None] = field(compare=False)
+    since: float = field(compare=False, default=0.0)
+
+    def rank(self, now: float) -> tuple[int, int]:
+        """Its place in line now: priority (a reply once it has waited long enough), then age."""
+        return (REPLY if now - self.since >= AGE_BOOST else self.priority, self.seq)
 
 
 class PriorityGate:
@@ -131,7 +139,8 @@ class PriorityGate:
         """Wait for this request's turn."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._dispatch(), name="telegram-gate")
-        waiter = _Waiter(priority, next(self._seq), chat, asyncio.get_running_loop().create_future())
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(priority, next(self._seq), chat, loop.create_future(), self.clock())
         bisect.insort(self._waiting, waiter)
         self._wake.set()
         try:
@@ -150,17 +159,18 @@ class PriorityGate:
             self._task = None
 
     def _next(self, now: float) -> tuple[_Waiter | None, float]:
-        """The first waiter that may go now, or how long until one may."""
-        soonest, blocked = float("inf"), set()
+        """The best-ranked waiter that may go now, or how long until one may."""
+        best: _Waiter | None = None
+        soonest = float("inf")
         for waiter in self._waiting:
-            if waiter.future.done() or waiter.chat in blocked:
+            if waiter.future.done():
                 continue
             wait = self.pace_of(waiter.chat).wait(now)
-            if wait == 0:
-                return waiter, 0.0
-            soonest = min(soonest, wait)
-            blocked.add(waiter.chat)  # its later requests wait behind it, in order
-        return None, soonest
+            if wait > 0:
+                soonest = min(soonest, wait)
+            elif best is None or waiter.rank(now) < best.rank(now):
+                best = waiter
+        return (best, 0.0) if best is not None else (None, soonest)
 
     async def _dispatch(self) -> None:
         """The one loop that hands out grants."""
@@ -208,9 +218,7 @@ def retry_after_of(exc: RetryAfter) -> float:
 class TelegramRateLimiter(AIORateLimiter):
     """AIORateLimiter with Telegram's three scopes as paces, priorities and retries (see module)."""
 
-    def __init__(
-        self, gate: PriorityGate | None = None, *, reply_patience: float = REPLY_PATIENCE
-    ) -> None:
+    def __init__(self, gate: PriorityGate | None = None, *, reply_patience: float = REPLY_PATIENCE) -> None:
         # the parent's leaky buckets are switched off: the gate paces instead
         super().__init__(overall_max_rate=0, group_max_rate=0, max_retries=0)
         self.gate = gate or PriorityGate()
@@ -237,7 +245,7 @@ class TelegramRateLimiter(AIORateLimiter):
         chat = chat_of(data)
         for attempt in itertools.count():
             if chat is not None:
-                await self.gate.acquire(chat, priority)
+                await self._turn(chat, priority, deadline, endpoint)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -261,3 +269,11 @@ class TelegramRateLimiter(AIORateLimiter):
                 await asyncio.sleep(wait)
             self.retries += 1
         raise AssertionError("unreachable")
+
+    async def _turn(self, chat: int, priority: int, deadline: float, endpoint: str) -> None:
+        """Wait for the gate, but not past the request's patience (a notice then goes back to the
+        outbox rather than outlive its lease and be sent twice)."""
+        try:
+            await asyncio.wait_for(self.gate.acquire(chat, priority), max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            raise TimedOut(f"{endpoint} to chat {chat} waited past its patience for its turn") from None

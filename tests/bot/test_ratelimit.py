@@ -127,3 +127,27 @@ async def test_requests_without_a_chat_pass_the_gate_and_are_not_retried_on_5xx(
     with pytest.raises(NetworkError):
         await send(limiter, Calls(NetworkError("Bad Gateway"), True), chat=None)
     await limiter.shutdown()
+
+
+async def test_a_notice_to_a_chat_busy_with_its_flow_is_not_starved(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bot.ratelimit.AGE_BOOST", 0.3)
+    gate = PriorityGate(overall=0.001, private=(0.05, 1))
+    notice = asyncio.create_task(gate.acquire(7, NOTICE))
+    started = time.monotonic()
+    replies = 0
+    while not notice.done() and time.monotonic() - started < 3:
+        await gate.acquire(7, REPLY)  # the person keeps typing: a reply is always waiting
+        replies += 1
+        await asyncio.sleep(0)
+    assert notice.done() and time.monotonic() - started < 1.0 and replies >= 3
+    await gate.close()
+
+
+async def test_a_notice_does_not_wait_for_its_turn_past_its_patience() -> None:
+    limiter = TelegramRateLimiter(PriorityGate(overall=0.001, private=(100.0, 1)))
+    await limiter.gate.acquire(9, REPLY)  # chat 9 has no turn for 100 s
+    calls = Calls(True)
+    with pytest.raises(TimedOut):
+        await send(limiter, calls, chat=9, priority=NOTICE, patience=0.3)
+    assert calls.count == 0 and limiter.gate.waiting(9) == 0
+    await limiter.shutdown()

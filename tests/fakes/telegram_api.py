@@ -7,7 +7,9 @@ OTP DMs and notices, which go to the same `{url}/bot{token}/sendMessage`).
     sent = await server.next_message(chat_id)          # the bot's next message to that chat
     server.press(chat_id, sent.data_of("Confirm"))     # the user presses an inline button
     server.press(chat_id, data, copies=2)              # Telegram delivers that update twice
-    server.block(chat_id)                              # sendMessage → 403 Forbidden from now on
+    server.block(chat_id)                              # sends, edits, deletes → 403 Forbidden
+    server.vanish(chat_id)                             # ... → 400 Bad Request: chat not found
+    server.refusals_for(chat_id)                       # how many requests to it were refused
     print(server.transcript(chat_id))                  # the chat as its user saw it
 
 Implements what PTB 22 calls: getMe, getUpdates (long polling, offset semantics), setWebhook,
@@ -17,22 +19,63 @@ logged, recorded in `unknown_methods`, and answered `ok: true`.
 
 Like the real server it refuses (400) a second answer to one callback query ("query is too old
 ... or query ID is invalid") and an edit that changes nothing ("message is not modified").
+
+Rate limits (on by default; `FakeTelegram(limits=None)` turns them off, `Limits(...)` or
+`Limits.scaled(0.1)` changes them). A *counted* request is any method whose params carry `chat_id`
+except the get* methods: sends, edits, deletes, sendChatAction, copyMessage... Only requests that
+were answered `ok` count (a refused one was not delivered). In any sliding window:
+
+    overall, per bot token        30 per 1 s
+    per private chat (id > 0)     4 per 1 s, 13 per 10 s, 63 per 60 s  (~1/s, bursts of 4)
+    per group (id < 0 or @name)   20 per 60 s
+
+Past a limit: HTTP 429 `{"ok": false, "error_code": 429, "description": "Too Many Requests: retry
+after N", "parameters": {"retry_after": N}}`, N = whole seconds (at least 1) until that window
+admits one more; each is recorded in `limit_refusals` (LimitRefusal: at, method, chat_id, scope
+"overall" / "chat" / "group", retry_after), so a test can assert `not server.limit_refusals`.
+A request is stamped with `time.monotonic()` when it arrives; check-and-record is atomic.
+
+Fault injection, recorded in `injected` (Injected: at, method, chat_id, fault), never in
+`limit_refusals`:
+
+    fault = server.inject("429", rate=0.3, seconds=5, retry_after=2)   # → a Fault; fault.cancel()
+    with server.inject("502", rate=1.0): ...                           # or a context manager
+    server.inject("timeout", delay=12)   # hold the request, then 504, not delivered
+    server.inject("slow", delay=0.5)     # wait, then process normally (limits apply after the wait)
+
+Faults: "429" (with `retry_after`), "500"/"502"/"503"/"504" (not delivered), "timeout", "slow".
+`rate` is a probability per request drawn from `random.Random(seed)` (`FakeTelegram(seed=...)`);
+`seconds` bounds how long the fault lasts; `chats` restricts it to some chat ids. A fault applies
+to counted requests unless `methods` names the methods it applies to (e.g. ["getUpdates"]).
+
+Every request answered with an error and carrying a `chat_id` is in `refusals` (Refusal: at,
+method, chat_id, code, description); `refusals_for(chat_id, code=None)` counts them.
+
+What was delivered, with its time: `Sent.at` (monotonic time of delivery); `deliveries()` is every
+delivered message of every chat in time order; `counted_requests` every admitted counted request
+(edits and deletes too); `max_in_window(seconds, chat_id=None, requests=False)` the most messages
+(or counted requests) in any sliding window, e.g. `assert server.max_in_window(60, group) <= 20`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import contextvars
 import email.parser
 import email.policy
 import itertools
 import json
 import logging
+import math
+import random
 import re
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -59,10 +102,132 @@ JSON_FIELDS = {
 }
 INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "user_id"}
 OTP = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+SERVER_ERRORS = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+FAULTS = ("429", "timeout", "slow", *(str(code) for code in SERVER_ERRORS))
+Windows = tuple[tuple[float, int], ...]  # ((seconds, at most this many requests), ...)
+
+# the time the request being handled was admitted (Sent.at of what it delivers)
+_request_time: contextvars.ContextVar[float | None] = contextvars.ContextVar("request_time", default=None)
 
 
 class TelegramFakeTimeout(AssertionError):
     """A wait helper gave up: the bot did not do what the test expected in time."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Telegram's sending limits as sliding windows: (seconds, at most this many counted requests).
+
+    `overall` is per bot token (all chats), `private` per private chat (chat_id > 0), `group` per
+    group (chat_id < 0, or an @username)."""
+
+    overall: Windows = ((1.0, 30),)
+    private: Windows = ((1.0, 4), (10.0, 13), (60.0, 63))
+    group: Windows = ((60.0, 20),)
+
+    def scaled(self, factor: float) -> Limits:
+        """The same counts in windows `factor` times as long (0.1: a minute lasts 6 s)."""
+
+        def scale(windows: Windows) -> Windows:
+            return tuple((seconds * factor, most) for seconds, most in windows)
+
+        return replace(
+            self, overall=scale(self.overall), private=scale(self.private), group=scale(self.group)
+        )
+
+    @property
+    def longest(self) -> float:
+        """The longest window (how long a request's stamp must be kept)."""
+        return max(seconds for seconds, _ in (*self.overall, *self.private, *self.group))
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class LimitRefusal:
+    """A counted request refused with 429 because a rate limit was reached."""
+
+    at: float  # time.monotonic() when the request arrived
+    method: str
+    chat_id: int | str
+    scope: str  # "overall", "chat" or "group"
+    retry_after: int
+
+
+@dataclass(frozen=True)
+class Injected:
+    """A request an injected fault acted on."""
+
+    at: float
+    method: str
+    chat_id: int | str | None
+    fault: str  # "429", "502", "timeout", "slow"...
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A request with a chat_id that was answered with an error (for whatever reason)."""
+
+    at: float
+    method: str
+    chat_id: int | str
+    code: int
+    description: str
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A counted request (send, edit, delete, chat action...) that was admitted and answered ok."""
+
+    at: float
+    method: str
+    chat_id: int | str
+
+
+@dataclass(eq=False)
+class Fault:
+    """An injected fault (made by FakeTelegram.inject); cancel() it, or use it as a context manager."""
+
+    kind: str
+    rate: float
+    until: float | None  # time.monotonic() after which it no longer applies
+    retry_after: int
+    delay: float
+    methods: frozenset[str] | None  # lowercase method names; None: every counted request
+    chats: frozenset[int | str] | None
+    server: FakeTelegram | None = field(default=None, repr=False)
+    hits: int = 0  # requests it acted on
+    cancelled: bool = False
+
+    def applies(self, method: str, chat_id: Any, counted: bool, now: float) -> bool:
+        """Whether this fault is in force for this request (before the random draw)."""
+        if self.cancelled or (self.until is not None and now >= self.until):
+            return False
+        if self.methods is None and not counted:
+            return False
+        if self.methods is not None and method.lower() not in self.methods:
+            return False
+        return self.chats is None or chat_id in self.chats
+
+    def cancel(self) -> None:
+        """Stop injecting this fault."""
+        self.cancelled = True
+        if self.server is not None:
+            with self.server._cond:
+                if self in self.server._faults:
+                    self.server._faults.remove(self)
+
+    def __enter__(self) -> Fault:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
 
 
 @dataclass
@@ -78,6 +243,7 @@ class Sent:
     photo: bytes | None = None
     params: dict[str, Any] = field(default_factory=dict)
     edits: list[dict[str, Any]] = field(default_factory=list)
+    at: float = 0.0  # time.monotonic() when it was delivered
 
     @property
     def body(self) -> str:
@@ -105,12 +271,13 @@ class Sent:
 
 @dataclass
 class Chat:
-    """One private chat between a user and the bot."""
+    """One chat between a user and the bot (private; a group when chat_id < 0)."""
 
     chat_id: int
     first_name: str
     language_code: str
-    blocked: bool = False
+    blocked: bool = False  # the user blocked the bot: 403
+    vanished: bool = False  # the chat is gone (deleted account, bot removed): 400 chat not found
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)  # message_id → JSON
     sent: list[Sent] = field(default_factory=list)
     deleted: list[int] = field(default_factory=list)
@@ -122,8 +289,18 @@ class Chat:
 class FakeTelegram:
     """The fake server and its test helpers (thread-safe: the server runs in its own thread)."""
 
-    def __init__(self, token: str = "123456:TEST-TOKEN") -> None:
+    def __init__(
+        self, token: str = "123456:TEST-TOKEN", *, limits: Limits | None = DEFAULT_LIMITS, seed: int = 0
+    ) -> None:
         self.token = token
+        self.limits = limits  # None: no rate limits
+        self.limit_refusals: list[LimitRefusal] = []
+        self.injected: list[Injected] = []
+        self.refusals: list[Refusal] = []
+        self.counted_requests: list[Counted] = []
+        self._stamps: dict[tuple[str, Any], list[float]] = {}  # (token, chat_id or "") → sorted times
+        self._faults: list[Fault] = []
+        self._random = random.Random(seed)
         self.chats: dict[int, Chat] = {}
         self.commands: dict[str, Any] = {}
         self.answered: list[dict[str, Any]] = []
@@ -187,8 +364,115 @@ class FakeTelegram:
             return self.chats[chat_id]
 
     def block(self, chat_id: int, blocked: bool = True) -> None:
-        """The user blocks (or unblocks) the bot: sends to them fail with 403."""
+        """The user blocks (or unblocks) the bot: sends, edits and deletes fail with 403."""
         self.chat(chat_id).blocked = blocked
+
+    def vanish(self, chat_id: int, vanished: bool = True) -> None:
+        """The chat is gone (account deleted, bot removed from the group): sends, edits and
+        deletes fail with 400 "Bad Request: chat not found"."""
+        self.chat(chat_id).vanished = vanished
+
+    def _dead(self, chat_id: Any) -> JSONResponse | None:
+        """The refusal of any request to a vanished or blocked chat, else None."""
+        chat = self.chats.get(chat_id) if isinstance(chat_id, int) else None
+        if chat is not None and chat.vanished:
+            return _error(400, "Bad Request: chat not found")
+        if chat is not None and chat.blocked:
+            return _error(403, "Forbidden: bot was blocked by the user")
+        return None
+
+    # -- rate limits and faults -------------------------------------------------------------------
+    def inject(
+        self,
+        fault: str | int,
+        rate: float = 1.0,
+        seconds: float | None = None,
+        *,
+        retry_after: int = 1,
+        delay: float | None = None,
+        methods: Iterable[str] | None = None,
+        chats: Iterable[int | str] | None = None,
+    ) -> Fault:
+        """From now on (for `seconds`, or until cancelled) answer a request with `fault` with
+        probability `rate`: "429" (retry after `retry_after`), "500"/"502"/"503"/"504", "timeout"
+        (hold it `delay` s, default 12, then 504) or "slow" (wait `delay` s, default 1, then
+        serve it). Applies to counted requests, or to exactly `methods` when given; only to
+        `chats` when given. Faults act in the order injected (a "slow" one lets later ones act)."""
+        kind = str(fault).lower()
+        if kind not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}: one of {FAULTS}")
+        if delay is None:
+            delay = 12.0 if kind == "timeout" else 1.0
+        injected = Fault(
+            kind=kind,
+            rate=rate,
+            until=None if seconds is None else time.monotonic() + seconds,
+            retry_after=retry_after,
+            delay=delay,
+            methods=None if methods is None else frozenset(m.lower() for m in methods),
+            chats=None if chats is None else frozenset(chats),
+            server=self,
+        )
+        with self._cond:
+            self._faults.append(injected)
+        return injected
+
+    def clear_faults(self) -> None:
+        """Cancel every injected fault."""
+        with self._cond:
+            faults = list(self._faults)
+        for fault in faults:
+            fault.cancel()
+
+    def reset_limits(self) -> None:
+        """Forget every counted request, so every window starts empty."""
+        with self._cond:
+            self._stamps.clear()
+
+    def _firing(self, method: str, chat_id: Any, counted: bool, now: float) -> list[Fault]:
+        """The injected faults that act on this request (drawn now, in injection order)."""
+        with self._cond:
+            firing = []
+            for fault in self._faults:
+                if not fault.applies(method, chat_id, counted, now):
+                    continue
+                if fault.rate >= 1.0 or self._random.random() < fault.rate:
+                    fault.hits += 1
+                    firing.append(fault)
+                    self.injected.append(Injected(now, method, chat_id, fault.kind))
+            return firing
+
+    def _buckets(self, token: str, chat_id: Any) -> list[tuple[str, tuple[str, Any], Windows]]:
+        """(scope, key of its stamps, windows) of every limit a counted request is subject to."""
+        assert self.limits is not None
+        group = not isinstance(chat_id, int) or chat_id < 0
+        return [
+            ("overall", (token, ""), self.limits.overall),
+            ("group", (token, chat_id), self.limits.group)
+            if group
+            else ("chat", (token, chat_id), self.limits.private),
+        ]
+
+    def _over_limit(self, token: str, chat_id: Any, now: float) -> tuple[str, int] | None:
+        """(scope, retry_after) of the limit a request at `now` would break, else None. Holds
+        the lock: checking, handling and recording one request is atomic."""
+        worst: tuple[str, float] | None = None
+        for scope, key, windows in self._buckets(token, chat_id):
+            wait = _window_wait(self._stamps.get(key, []), now, windows)
+            if wait is not None and (worst is None or wait > worst[1]):
+                worst = (scope, wait)
+        if worst is None:
+            return None
+        return worst[0], max(1, math.ceil(worst[1] - 1e-9))
+
+    def _record(self, token: str, chat_id: Any, now: float) -> None:
+        """Count an admitted request at `now` in its buckets (and forget stamps too old to matter)."""
+        assert self.limits is not None
+        horizon = now - self.limits.longest - 5.0
+        for _, key, _ in self._buckets(token, chat_id):
+            stamps = self._stamps.setdefault(key, [])
+            bisect.insort(stamps, now)
+            del stamps[: bisect.bisect_left(stamps, horizon)]
 
     def _user_json(self, chat: Chat) -> dict[str, Any]:
         return {
@@ -199,6 +483,8 @@ class FakeTelegram:
         }
 
     def _chat_json(self, chat: Chat) -> dict[str, Any]:
+        if chat.chat_id < 0:
+            return {"id": chat.chat_id, "type": "group", "title": chat.first_name}
         return {"id": chat.chat_id, "type": "private", "first_name": chat.first_name}
 
     def _bot_json(self) -> dict[str, Any]:
@@ -336,6 +622,35 @@ class FakeTelegram:
         with self._cond:
             return list(self.chat(chat_id).deleted)
 
+    def refusals_for(self, chat_id: int | str, code: int | None = None) -> int:
+        """How many requests to this chat were answered with an error (with this code, if given):
+        limits, faults, 403 blocked, 400 chat not found, message not modified..."""
+        with self._cond:
+            return sum(1 for r in self.refusals if r.chat_id == chat_id and (code is None or r.code == code))
+
+    def deliveries(self) -> list[Sent]:
+        """Every message delivered to any chat, in the order of delivery (`Sent.at`)."""
+        with self._cond:
+            return sorted((s for chat in self.chats.values() for s in chat.sent), key=lambda s: s.at)
+
+    def max_in_window(
+        self, seconds: float, chat_id: int | str | None = None, *, requests: bool = False
+    ) -> int:
+        """The most messages delivered (to `chat_id`, or to any chat) in any sliding window of
+        `seconds`; with `requests=True` the most counted requests (edits, deletes... too)."""
+        with self._cond:
+            if requests:
+                times = [c.at for c in self.counted_requests if chat_id is None or c.chat_id == chat_id]
+            else:
+                times = [s.at for s in self.deliveries() if chat_id is None or s.chat_id == chat_id]
+        times.sort()
+        most, first = 0, 0
+        for last, at in enumerate(times):
+            while at - times[first] >= seconds:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
+
     def answered_ids(self) -> set[str]:
         """Callback query ids answered so far."""
         with self._cond:
@@ -388,18 +703,62 @@ class FakeTelegram:
 
     # -- the HTTP side ----------------------------------------------------------------------------
     async def _endpoint(self, request: Request) -> JSONResponse:
+        arrived = time.monotonic()
         token, method = request.path_params["token"], request.path_params["method"]
         params = await _read_params(request)
         with self._cond:
             self.calls.append((method, {k: v for k, v in params.items() if not isinstance(v, bytes)}))
+        chat_id = params.get("chat_id")
+        response = await self._serve(token, method, params, arrived)
+        if response.status_code >= 400 and chat_id is not None:
+            description = str(json.loads(bytes(response.body)).get("description", ""))
+            with self._cond:
+                self.refusals.append(Refusal(arrived, method, chat_id, response.status_code, description))
+        return response
+
+    async def _serve(self, token: str, method: str, params: dict[str, Any], now: float) -> JSONResponse:
+        """Faults, then a dead chat, then the rate limits, then the method itself."""
+        chat_id: Any = params.get("chat_id")
+        counted = chat_id is not None and not method.lower().startswith("get")
+        for fault in self._firing(method, chat_id, counted, now):
+            if fault.kind == "slow":
+                await asyncio.sleep(fault.delay)
+                now = time.monotonic()  # it reaches Telegram only now
+            elif fault.kind == "timeout":
+                await asyncio.sleep(fault.delay)
+                return _error(504, SERVER_ERRORS[504])
+            elif fault.kind == "429":
+                return _too_many(fault.retry_after)
+            else:
+                return _error(int(fault.kind), SERVER_ERRORS[int(fault.kind)])
         handler = getattr(self, f"_api_{method.lower()}", None)
-        if handler is None:
-            logger.warning("fake Telegram: unknown method %s %s", method, params)
-            self.unknown_methods.append(method)
-            return _ok(True)
         if method.lower() == "getupdates":
-            return await handler(token, params)
-        return handler(token, params)
+            return await handler(token, params)  # type: ignore[misc]
+        with self._cond:  # check, serve and record atomically (an RLock: handlers take it too)
+            if counted:
+                dead = self._dead(chat_id)
+                if dead is not None:
+                    return dead
+                over = self._over_limit(token, chat_id, now) if self.limits is not None else None
+                if over is not None:
+                    scope, retry_after = over
+                    self.limit_refusals.append(LimitRefusal(now, method, chat_id, scope, retry_after))
+                    return _too_many(retry_after)
+            if handler is None:
+                logger.warning("fake Telegram: unknown method %s %s", method, _printable(params))
+                self.unknown_methods.append(method)
+                response = _ok(True)
+            else:
+                request_time = _request_time.set(now)
+                try:
+                    response = handler(token, params)
+                finally:
+                    _request_time.reset(request_time)
+            if counted and response.status_code == 200:  # a refused request was not delivered
+                if self.limits is not None:
+                    self._record(token, chat_id, now)
+                self.counted_requests.append(Counted(now, method, chat_id))
+            return response
 
     async def _api_getupdates(self, token: str, params: dict[str, Any]) -> JSONResponse:
         offset = int(params.get("offset") or 0)
@@ -471,8 +830,9 @@ class FakeTelegram:
 
     def _record_send(self, method: str, params: dict[str, Any], **fields: Any) -> JSONResponse:
         chat = self.chat(int(params["chat_id"]))
-        if chat.blocked:
-            return _error(403, "Forbidden: bot was blocked by the user")
+        dead = self._dead(chat.chat_id)
+        if dead is not None:
+            return dead
         with self._cond:
             message_id = next(chat.message_ids)
             markup = params.get("reply_markup")
@@ -482,6 +842,7 @@ class FakeTelegram:
                 method,
                 reply_markup=markup,
                 params=_printable(params),
+                at=_now(),
                 **fields,
             )
             message = self._message_json(chat, sent)
@@ -516,8 +877,9 @@ class FakeTelegram:
 
     def _find_sent(self, params: dict[str, Any]) -> tuple[Chat, Sent] | JSONResponse:
         chat = self.chat(int(params["chat_id"]))
-        if chat.blocked:
-            return _error(403, "Forbidden: bot was blocked by the user")
+        dead = self._dead(chat.chat_id)
+        if dead is not None:
+            return dead
         for sent in chat.sent:
             if sent.message_id == int(params["message_id"]) and sent.message_id not in chat.deleted:
                 return chat, sent
@@ -554,6 +916,9 @@ class FakeTelegram:
 
     def _api_deletemessage(self, token: str, params: dict[str, Any]) -> JSONResponse:
         chat = self.chat(int(params["chat_id"]))
+        dead = self._dead(chat.chat_id)
+        if dead is not None:
+            return dead
         message_id = int(params["message_id"])
         with self._cond:
             if message_id not in chat.messages or message_id in chat.deleted:
@@ -578,6 +943,43 @@ def _matches(sent: Sent, predicate: Any) -> bool:
     if isinstance(predicate, str):
         return predicate.lower() in sent.body.lower()
     return bool(predicate(sent))
+
+
+def _window_wait(stamps: list[float], now: float, windows: Windows) -> float | None:
+    """None if one more request at `now` keeps every sliding window of `stamps` (sorted) within
+    its limit, else the seconds until it would. A request checked a little after a later one
+    (they race to the lock) is placed at its own time among the others."""
+    wait: float | None = None
+    for seconds, most in windows:
+        lo = bisect.bisect_right(stamps, now - seconds)
+        at = bisect.bisect_right(stamps, now)
+        hi = bisect.bisect_left(stamps, now + seconds)
+        near = [*stamps[lo:at], now, *stamps[at:hi]]  # what shares a window with `now`
+        new = at - lo
+        for first in range(max(0, new - most), new + 1):
+            if first + most < len(near) and near[first + most] - near[first] < seconds:
+                # `most` + 1 requests in less than `seconds`: wait until the first leaves
+                needed = near[first] + seconds - now if first < new else seconds
+                wait = needed if wait is None else max(wait, needed)
+    return wait
+
+
+def _now() -> float:
+    """The admission time of the request being handled (else now)."""
+    admitted = _request_time.get()
+    return time.monotonic() if admitted is None else admitted
+
+
+def _too_many(retry_after: int) -> JSONResponse:
+    return JSONResponse(
+        {
+            "ok": False,
+            "error_code": 429,
+            "description": f"Too Many Requests: retry after {retry_after}",
+            "parameters": {"retry_after": retry_after},
+        },
+        status_code=429,
+    )
 
 
 def _ok(result: Any) -> JSONResponse:
