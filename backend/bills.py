@@ -106,7 +106,12 @@ class Bills:
         return bill
 
     def close(
-        self, code: str, username: str, *, as_role: str, before_change: Callable[[Doc, str], None] | None = None
+        self,
+        code: str,
+        username: str,
+        *,
+        as_role: str,
+        before_change: Callable[[Doc, str], None] | None = None,
     ) -> Doc:
         """The payer declines, or the issuer cancels, an open bill (`before_change` sees it first)."""
         bill = self.get_for(code, username)

@@ -179,10 +179,6 @@ class Notices:
         if added:
             self.doorbell.ring()
 
-    def tell(self, user: Doc | None, kind: NoticeKind, subject: str, **data: Any) -> None:
-        """Build and queue one notice."""
-        self.add(self.build(user, kind, subject, data))
-
     def about_bill(self, user: Doc | None, kind: NoticeKind, bill: Doc, status: str, **data: Any) -> None:
         """Queue a notice that holds until `bill` is in `status` (written before the change)."""
         requires = {"bill": bill["code"], "status": status}
@@ -326,8 +322,9 @@ class Notices:
         """'go', 'wait' (the change may still be landing) or 'drop'."""
         if "otp" in requires:
             otp = self.store.otps.find_one({"_id": requires["otp"]}, {"nonce": 1, "used": 1, "attempts": 1})
-            live = otp is not None and otp["nonce"] == requires["nonce"] and not otp["used"]
-            return "go" if live and otp["attempts"] < self.settings.otp_max_attempts else "drop"
+            if otp is None or otp["nonce"] != requires["nonce"] or otp["used"]:
+                return "drop"  # used, or replaced by a newer code
+            return "go" if otp["attempts"] < self.settings.otp_max_attempts else "drop"
         bill = self.store.bills.find_one({"_id": requires["bill"]}, {"status": 1})
         if bill is not None and bill["status"] == requires["status"]:
             return "go"

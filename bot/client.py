@@ -182,7 +182,9 @@ class BackendClient:
         body = {"interval_seconds": interval_seconds, "limit": limit}
         return int((await self._bot("POST", "/api/bot/reminders/queue", body))["claimed"])
 
-    async def claim_notices(self, *, limit: int, wait_seconds: float, lowest_priority: int) -> list[dict[str, Any]]:
+    async def claim_notices(
+        self, *, limit: int, wait_seconds: float, lowest_priority: int
+    ) -> list[dict[str, Any]]:
         """Due notices from the outbox, leased to this bot (a long poll of up to `wait_seconds`)."""
         body = {"limit": limit, "wait_seconds": wait_seconds, "lowest_priority": lowest_priority}
         timeout = self._http.timeout.read or 10.0

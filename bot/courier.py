@@ -24,8 +24,9 @@ import logging
 from collections import Counter
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import ExtBot
 
 from bot.client import BackendClient, BackendError, BackendUnavailable
 from bot.keyboards import bill_payer_keyboard
@@ -63,7 +64,7 @@ def render(notice: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
 class Courier:
     """Claims, sends and acknowledges notices until stopped."""
 
-    def __init__(self, bot: Bot, backend: BackendClient, *, poll_wait: float = POLL_WAIT) -> None:
+    def __init__(self, bot: ExtBot[Any], backend: BackendClient, *, poll_wait: float = POLL_WAIT) -> None:
         self.bot = bot
         self.backend = backend
         self.poll_wait = poll_wait
@@ -93,7 +94,9 @@ class Courier:
         unsent = [notice for task, notice in self._deliveries.values() if not task.done()]
         for task, _ in self._deliveries.values():
             task.cancel()
-        await asyncio.gather(*self._tasks, *(task for task, _ in self._deliveries.values()), return_exceptions=True)
+        await asyncio.gather(
+            *self._tasks, *(task for task, _ in self._deliveries.values()), return_exceptions=True
+        )
         pending = [self._outcome(n, "retry", retry_after=0) for n in unsent]
         while not self._acks.empty():
             pending.append(self._acks.get_nowait())
@@ -172,7 +175,9 @@ class Courier:
                 rate_limit_args={"priority": priority, "patience": PATIENCE},
             )
         except Forbidden as exc:
-            logger.info("courier: chat %s blocked the bot; notice %s is dead", notice["chat_id"], notice["id"])
+            logger.info(
+                "courier: chat %s blocked the bot; notice %s is dead", notice["chat_id"], notice["id"]
+            )
             return self._outcome(notice, "dead", error=str(exc))
         except BadRequest as exc:  # chat not found, user deactivated...: never better on a retry
             logger.warning("courier: chat %s refused notice %s: %s", notice["chat_id"], notice["id"], exc)

@@ -49,7 +49,9 @@ async def queue_reminders(context: ContextTypes.DEFAULT_TYPE) -> None:
     settings = context.application.bot_data["settings"]
     for _ in range(MAX_BATCHES):
         try:
-            claimed = await backend(context).queue_reminders(settings.reminder_interval, settings.reminder_batch)
+            claimed = await backend(context).queue_reminders(
+                settings.reminder_interval, settings.reminder_batch
+            )
         except (BackendError, BackendUnavailable) as exc:
             logger.warning("reminders: backend refused or unreachable: %s", exc)
             return

@@ -79,5 +79,7 @@ async def run_webhook(application: Application, settings: BotSettings) -> None:
             await server.serve()  # returns on SIGINT / SIGTERM
         finally:
             await application.stop()
+            if application.post_stop:  # the courier: its unsent notices go back to the outbox
+                await application.post_stop(application)
             if application.post_shutdown:
                 await application.post_shutdown(application)

@@ -183,3 +183,17 @@ def test_a_reminder_of_a_bill_closed_meanwhile_is_dropped(app_client: TestClient
     assert kinds == ["bill_declined"]  # to bob; alice's reminder of a declined bill is dropped
     reminder = store(app_client).notices.find_one({"kind": "reminder"})
     assert reminder["state"] == "dropped"
+
+
+def test_a_code_past_its_expiry_is_dropped_not_sent_late(mongo_uri: str, tmp_path: Path) -> None:
+    settings = make_settings(mongo_uri, tmp_path, otp_delivery="telegram", otp_ttl_seconds=1)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        alice = register(client, "alice", 501)
+        register(client, "bob", 502)
+        claim(client)
+        assert request_transfer_otp(client, alice, "bob", 1_000).status_code == 202
+        time.sleep(1.1)  # the bot was busy (or down) past the code's lifetime
+        assert claim(client) == []
+        assert store(client).notices.find_one({"kind": "otp"})["state"] == "dropped"
+        app.state.wallet.store.client.drop_database(settings.mongodb_db)

@@ -22,7 +22,7 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.config import BotSettings
 from tests.bot.scenario import deposit_seen, register, unique
-from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram, Limits
+from tests.fakes.telegram_api import FakeTelegram, Limits
 
 BOT_SECRET = "bot-secret-for-tests"
 # The functional e2e tests run against a Telegram four times as fast: every limit window of the

@@ -6,6 +6,8 @@ whole flows typed concurrently, and the books checked at the end.
 from __future__ import annotations
 
 import asyncio
+import random
+import string
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,7 +41,7 @@ def make_members(
     """Register one account per chat through /api/bot/register (each chat linked).
     → the members, and each chat's session answer (for `log_in_chats`)"""
     chats = list(chats)
-    tag = uuid.uuid4().hex[:6]
+    tag = "".join(random.choices(string.ascii_lowercase, k=6))  # no digits: never mistaken for a code
 
     def register(chat: int) -> tuple[Member, dict[str, Any]]:
         username = f"{prefix}{tag}_{chat % 100_000}"

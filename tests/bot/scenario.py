@@ -34,7 +34,9 @@ def admin_call(backend: BackendHandle, method: str, path: str, **kwargs: Any) ->
         return http.request(method, path, headers={**headers, **kwargs.pop("headers", {})}, **kwargs)
 
 
-async def deposit_seen(telegram: FakeTelegram, chat: int, backend: BackendHandle, username: str, amount: int) -> None:
+async def deposit_seen(
+    telegram: FakeTelegram, chat: int, backend: BackendHandle, username: str, amount: int
+) -> None:
     """Admin deposit, and the user reads the wallet's "added to your wallet" notice."""
     deposit(backend, username, amount)
     await telegram.wait_for(chat, "added to your wallet")
@@ -151,12 +153,17 @@ async def otp_and_prompt(
     code: str | None = None
     seen_prompt = False
     while code is None or not seen_prompt:
-        sent = await telegram.wait_for(chat, lambda s: s.otp() is not None or prompt in s.body, timeout)
-        if sent.otp() is not None:
+        sent = await telegram.wait_for(chat, lambda s: is_otp_dm(s) or prompt in s.body, timeout)
+        if is_otp_dm(sent):
             code = sent.otp()
         else:
             seen_prompt = True
     return code
+
+
+def is_otp_dm(sent: Sent) -> bool:
+    """The wallet's OTP DM (other texts may hold six digits too: a username, a bill code)."""
+    return "OTP" in sent.body and sent.otp() is not None
 
 
 async def confirm_and_read_otp(telegram: FakeTelegram, chat: int, summary: Sent) -> str:

@@ -9,8 +9,8 @@ from typing import Any
 from tests.bot.scenario import (
     balance_of,
     confirm_and_type_otp,
-    otp_and_prompt,
     issue_bill,
+    otp_and_prompt,
     start_bill,
     start_transfer,
     transfer,

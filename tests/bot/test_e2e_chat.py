@@ -13,6 +13,7 @@ from tests.bot.scenario import (
     TRANSFER_PROMPTS,
     admin_call,
     balance_of,
+    is_otp_dm,
     is_summary,
     issue_bill,
     profile,
@@ -126,7 +127,7 @@ async def read_otp_dm(telegram: FakeTelegram, chat: int, recipient: str, lang: s
     prompts = {"en": TRANSFER_PROMPTS, "id": ("Kirim uang ke siapa", "Berapa", "keterangan")}[lang]
     summary = await start_transfer(telegram, chat, recipient, "10rb", prompts)
     telegram.press(chat, summary.buttons[0][1], message_id=summary.message_id)
-    dm = await telegram.wait_for(chat, lambda s: s.otp() is not None)
+    dm = await telegram.wait_for(chat, is_otp_dm)
     telegram.send_text(chat, "/cancel")
     await telegram.wait_for(chat, lambda s: "Nothing was charged" in s.body or "Dibatalkan" in s.body)
     return dm.body

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,15 +58,35 @@ def own_limit_refusals(telegram: FakeTelegram, since: int) -> list[Any]:
     return telegram.limit_refusals[since:]
 
 
-async def crowd(
-    telegram: FakeTelegram, backend: BackendHandle, new_chat: Any, data_dir: Path, n: int, deposit: int
-) -> list[Member]:
-    """`n` registered, logged-in, funded members (the bot is not started yet)."""
-    chats = [new_chat(f"Member{i}") for i in range(n)]
-    members, sessions = make_members(backend.url, BOT_SECRET, chats)
-    await log_in_chats(data_dir / "bot_state.pickle", sessions)
-    deposit_all(backend, members, deposit)
-    return members
+@dataclass
+class Crowd:
+    """A backend of the test's own and its funded, logged-in members."""
+
+    backend: BackendHandle
+    members: list[Member]
+    bot_dir: Path  # the data directory (persistence file) the members' logins are in
+
+
+@pytest.fixture
+def crowd(
+    telegram: FakeTelegram, backend_factory: Any, bot_factory: Any, new_chat: Any, tmp_path: Path
+) -> Any:
+    """make(n, deposit, bot=True, bot_settings={}, **backend_env) → a Crowd whose members are
+    registered, logged in and funded; with `bot` the in-process bot is started on them."""
+
+    async def make(
+        n: int, deposit: int, *, bot: bool = True, bot_settings: dict[str, Any] | None = None, **env: str
+    ) -> Crowd:
+        backend = backend_factory(**env)
+        chats = [new_chat(f"Member{i}") for i in range(n)]
+        members, sessions = make_members(backend.url, BOT_SECRET, chats)
+        await log_in_chats(tmp_path / "bot" / "bot_state.pickle", sessions)
+        deposit_all(backend, members, deposit)
+        if bot:
+            await bot_factory(backend.url, data_dir=tmp_path / "bot", **(bot_settings or {}))
+        return Crowd(backend, members, tmp_path / "bot")
+
+    return make
 
 
 def outbox_settled(backend: BackendHandle) -> bool:
@@ -74,17 +95,16 @@ def outbox_settled(backend: BackendHandle) -> bool:
 
 
 async def test_200_flows_at_once_while_1000_reminders_fall_due(
-    telegram: FakeTelegram, backend_factory: Any, bot_factory: Any, new_chat: Any, tmp_path: Path
+    telegram: FakeTelegram, crowd: Any, bot_factory: Any
 ) -> None:
-    backend = backend_factory()
-    data_dir = tmp_path / "bot"
-    members = await crowd(telegram, backend, new_chat, data_dir, 200, 100_000)
+    group = await crowd(200, 100_000, bot=False)
+    backend, members = group.backend, group.members
     # 5 open bills per member from their neighbour, last reminded a day ago: 1,000 reminders due
     pairs = [(members[(i + 1) % 200], m) for i, m in enumerate(members) for _ in range(5)]
     codes = open_bills(backend.process.mongo_uri, pairs, 5_000, due=True)
     since = len(telegram.limit_refusals)
     started = t0 = time.monotonic()
-    await bot_factory(backend.url, data_dir=data_dir, reminder_interval=3600, reminder_first=0.5)
+    await bot_factory(backend.url, data_dir=group.bot_dir, reminder_interval=3600, reminder_first=0.5)
 
     def flow(i: int, member: Member) -> Any:
         other = members[(i + 1) % 200]
@@ -156,13 +176,9 @@ def assert_exactly_once(
     assert reconcile(backend)["ok"]
 
 
-async def test_429s_and_then_5xx_and_timeouts_lose_nothing(
-    telegram: FakeTelegram, backend_factory: Any, bot_factory: Any, new_chat: Any, tmp_path: Path
-) -> None:
-    backend = backend_factory()
-    data_dir = tmp_path / "bot"
-    members = await crowd(telegram, backend, new_chat, data_dir, 20, 100_000)
-    await bot_factory(backend.url, data_dir=data_dir)
+async def test_429s_and_then_5xx_and_timeouts_lose_nothing(telegram: FakeTelegram, crowd: Any) -> None:
+    group = await crowd(20, 100_000)
+    backend, members = group.backend, group.members
     since = len(telegram.limit_refusals)
 
     with telegram.inject("429", rate=0.3, seconds=60, retry_after=1) as storm:
@@ -182,24 +198,30 @@ async def test_429s_and_then_5xx_and_timeouts_lose_nothing(
     assert own_limit_refusals(telegram, since) == []
 
 
-async def test_backend_killed_after_a_transfer_before_its_notice_left(
-    telegram: FakeTelegram, backend_factory: Any, bot_factory: Any, new_chat: Any, tmp_path: Path
+async def heard_once(
+    telegram: FakeTelegram, backend: BackendHandle, who: Member, amount: str, note: str
 ) -> None:
-    backend = backend_factory(NOTICE_LEASE_SECONDS="3")
-    data_dir = tmp_path / "bot"
-    alice, bob = await crowd(telegram, backend, new_chat, data_dir, 2, 50_000)
-    await bot_factory(backend.url, data_dir=data_dir)
+    """`who` gets the "you received" of the transfer with this note, and only once (waited past
+    another lease of the outbox); the books balance."""
+    received = await telegram.wait_for(who.chat, f"“{note}”", timeout=STEP)
+    assert received.body.startswith(f"💰 You received {amount}")
+    await telegram.wait_until(lambda: outbox_settled(backend), timeout=30)
+    await asyncio.sleep(4)
+    assert len(bodies(telegram, who.chat, f"“{note}”")) == 1
+    assert reconcile(backend)["ok"]
+
+
+async def test_backend_killed_after_a_transfer_before_its_notice_left(
+    telegram: FakeTelegram, crowd: Any
+) -> None:
+    group = await crowd(2, 50_000, NOTICE_LEASE_SECONDS="3")
+    backend, (alice, bob) = group.backend, group.members
     with telegram.inject("502", rate=1.0, chats=[bob.chat]):  # nothing reaches Bob for now
         answer = await transfer_flow(telegram, alice.chat, bob.username, "5rb", "sebelum crash")
         assert "Sent Rp5.000" in answer.body  # acknowledged
         backend.process.kill()  # kill -9 while Bob's notice has not left
         backend.process.start()
-    received = await telegram.wait_for(bob.chat, "“sebelum crash”", timeout=STEP)
-    assert received.body.startswith("💰 You received Rp5.000")
-    await telegram.wait_until(lambda: outbox_settled(backend), timeout=30)
-    await asyncio.sleep(4)  # past another lease: nothing comes twice
-    assert len(bodies(telegram, bob.chat, "“sebelum crash”")) == 1
-    assert reconcile(backend)["ok"]
+    await heard_once(telegram, backend, bob, "Rp5.000", "sebelum crash")
 
 
 class BotProcess:
@@ -254,12 +276,11 @@ def bot_process(telegram: FakeTelegram, tmp_path: Path) -> Iterator[Any]:
 
 
 async def test_bot_killed_holding_claimed_unsent_notices(
-    telegram: FakeTelegram, backend_factory: Any, bot_process: Any, new_chat: Any, tmp_path: Path
+    telegram: FakeTelegram, crowd: Any, bot_process: Any
 ) -> None:
-    backend = backend_factory(NOTICE_LEASE_SECONDS="3")
-    data_dir = tmp_path / "bot"
-    alice, bob = await crowd(telegram, backend, new_chat, data_dir, 2, 50_000)
-    bot = bot_process(backend, data_dir)
+    group = await crowd(2, 50_000, bot=False, NOTICE_LEASE_SECONDS="3")
+    backend, (alice, bob) = group.backend, group.members
+    bot = bot_process(backend, group.bot_dir)
     await telegram.wait_for(bob.chat, "added to your wallet", timeout=30)  # the bot is up
     with telegram.inject("timeout", rate=1.0, chats=[bob.chat], delay=30) as held:
         answer = await transfer_flow(telegram, alice.chat, bob.username, "6rb", "ditahan")
@@ -267,21 +288,14 @@ async def test_bot_killed_holding_claimed_unsent_notices(
         await telegram.wait_until(lambda: held.hits > 0, timeout=30)  # the notice is on its way...
         bot.kill()  # ...and the bot dies holding it, claimed and unsent
     bot.start()
-    received = await telegram.wait_for(bob.chat, "“ditahan”", timeout=STEP)
-    assert received.body.startswith("💰 You received Rp6.000")
-    await telegram.wait_until(lambda: outbox_settled(backend), timeout=30)
-    await asyncio.sleep(4)  # past another lease
-    assert len(bodies(telegram, bob.chat, "“ditahan”")) == 1
-    assert reconcile(backend)["ok"]
+    await heard_once(telegram, backend, bob, "Rp6.000", "ditahan")
 
 
 async def test_a_chat_that_blocked_the_bot_is_dead_and_holds_up_nobody(
-    telegram: FakeTelegram, backend_factory: Any, bot_factory: Any, new_chat: Any, tmp_path: Path
+    telegram: FakeTelegram, crowd: Any
 ) -> None:
-    backend = backend_factory()
-    data_dir = tmp_path / "bot"
-    alice, bob, carol = await crowd(telegram, backend, new_chat, data_dir, 3, 50_000)
-    await bot_factory(backend.url, data_dir=data_dir)
+    group = await crowd(3, 50_000)
+    backend, (alice, bob, carol) = group.backend, group.members
     await telegram.wait_for(bob.chat, "added to your wallet", timeout=30)
     telegram.block(bob.chat)
     await transfer_flow(telegram, alice.chat, bob.username, "2rb", "ke bob")

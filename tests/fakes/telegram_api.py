@@ -679,8 +679,9 @@ class FakeTelegram:
         return await self.wait_for(chat_id, None, timeout)
 
     async def read_otp(self, chat_id: int, timeout: float = 10.0) -> str:
-        """Wait for a DM holding a 6-digit code (the backend's OTP message) and return the code."""
-        sent = await self.wait_for(chat_id, lambda s: s.otp() is not None, timeout)
+        """Wait for the wallet's OTP DM (it says "OTP": other texts may hold six digits, in a
+        username or a bill code) and return the code."""
+        sent = await self.wait_for(chat_id, lambda s: s.otp() is not None and "OTP" in s.body, timeout)
         code = sent.otp()
         assert code is not None
         return code

@@ -17,7 +17,6 @@ import pytest
 from backend.config import Settings
 from backend.db import Store
 from backend.errors import InsufficientFunds, WalletError
-from backend.notices import NoticeKind, Notices
 from backend.ledger import (
     BILL_PAYMENT,
     DEPOSIT,
@@ -30,6 +29,7 @@ from backend.ledger import (
     MovementRequest,
     new_movement_id,
 )
+from backend.notices import NoticeKind, Notices
 from tests.ledger.conftest import make_accounts
 
 WRITES = {"insert_one", "update_one", "update_many", "find_one_and_update", "delete_one"}
