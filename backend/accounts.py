@@ -59,23 +59,28 @@ class Accounts:
         return user
 
     def authenticate(self, username: str, password: str, client: str) -> Doc:
-        """The user whose password this is; the same 401 for any wrong pair; 429 when locked."""
+        """The user whose password this is; the same 401 for any wrong pair; 429 when locked.
+
+        Each attempt is counted atomically *before* the password is checked (and taken back when
+        it was right), so concurrent guesses can never get more checks than the limit. `client`
+        names who is trying: an address for the REST API, the Telegram user for the bot.
+        """
         key = username.lower() if USERNAME_RE.match(username) else "?invalid"
         window = self.settings.signin_lock_seconds
         limit = self.settings.signin_max_failures
-        if (
-            self.limiter.count("signin:u:" + key, window) >= limit
-            or self.limiter.count("signin:ip:" + client, window) >= limit * IP_FAILURE_FACTOR
-        ):
+        counters = ("signin:u:" + key, "signin:c:" + client)
+        by_user = self.limiter.hit(counters[0], window)
+        by_client = self.limiter.hit(counters[1], window)
+        if by_user > limit or by_client > limit * IP_FAILURE_FACTOR:
             retry = self.limiter.retry_after(window)
             raise TooManyRequests(
                 f"too many failed sign-ins; try again in {retry} s", ErrorCode.SIGNIN_LOCKED
             )
         user = self.store.users.find_one({"_id": key})
         if not verify_password(user["password_hash"] if user else None, password) or user is None:
-            self.limiter.hit("signin:u:" + key, window)
-            self.limiter.hit("signin:ip:" + client, window)
             raise NotAuthenticated("wrong username or password", ErrorCode.INVALID_CREDENTIALS)
+        for counter in counters:  # a right password is not a failure
+            self.limiter.hit(counter, window, -1)
         return user
 
     def get(self, username: str) -> Doc:

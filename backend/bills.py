@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pymongo import DESCENDING
 from pymongo.errors import DuplicateKeyError
@@ -23,6 +24,19 @@ CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read
 CODE_LENGTH = 10  # 31**10 ≈ 8e14 codes: unguessable, collisions retried on the unique index
 OPEN, PAYING, PAID, CANCELLED, DECLINED = "open", "paying", "paid", "cancelled", "declined"
 OPEN_ONLY = {"open_key": "", "reminded_at": ""}  # fields a bill carries only while open
+
+
+def check_due_date(due: date | None, timezone: str, max_days: int) -> None:
+    """A due date is today or later in the bill's time zone, and at most `max_days` ahead."""
+    if due is None:
+        return
+    today = datetime.now(ZoneInfo(timezone)).date()
+    if not today <= due <= today + timedelta(days=max_days):
+        raise InvalidRequest(
+            f"the due date must be between {today.isoformat()} and "
+            f"{(today + timedelta(days=max_days)).isoformat()} ({timezone})",
+            ErrorCode.INVALID_DUE_DATE,
+        )
 
 
 def new_code() -> str:

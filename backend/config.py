@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # POST /api/processing refuses (503 delivery_unavailable) when no bot has polled for this long
     courier_stale_seconds: int = Field(default=90, ge=5)
     notice_keep_days: int = Field(default=7, ge=1)  # ended notices are kept this long, then purged
+    # a bill's due date: today or later in this time zone, at most this many days ahead
+    bill_timezone: str = "Asia/Jakarta"
+    due_date_max_days: int = Field(default=365, ge=1, le=3660)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

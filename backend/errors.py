@@ -74,6 +74,7 @@ class ErrorCode(StrEnum):
     VALIDATION_ERROR = "validation_error"  # fields, parameters or headers fail the schema
     INVALID_REQUEST = "invalid_request"  # a field the action needs is missing
     INVALID_AMOUNT = "invalid_amount"  # the amount is not a positive whole number
+    INVALID_DUE_DATE = "invalid_due_date"  # a bill's due date is in the past or too far ahead
     SELF_TRANSFER = "self_transfer"  # sending money to, or billing, oneself
     LIMIT_EXCEEDED = "limit_exceeded"  # over the daily transfer limit
     NOT_REVERSIBLE = "not_reversible"  # an admin reverses a movement that is not finished

@@ -19,12 +19,12 @@ class RateLimiter:
         index = now_ms() // window_ms
         return f"{key}@{window_seconds}:{index}", (index + 1) * window_ms
 
-    def hit(self, key: str, window_seconds: int) -> int:
-        """Count one event; returns the count in the current window including this one."""
+    def hit(self, key: str, window_seconds: int, amount: int = 1) -> int:
+        """Count one event (or take one back: amount=-1); the count in the current window after it."""
         doc_id, ends = self._doc_id(key, window_seconds)
         doc = self.store.counters.find_one_and_update(
             {"_id": doc_id},
-            {"$inc": {"n": 1}, "$set": {"expires_at": ends}},
+            {"$inc": {"n": amount}, "$set": {"expires_at": ends}},
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )

@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from backend.accounts import Accounts
-from backend.bills import CANCELLED, OPEN, Bills, normalize_code, public_bill
+from backend.bills import CANCELLED, OPEN, Bills, check_due_date, normalize_code, public_bill
 from backend.config import Settings
 from backend.db import Doc, Store, now_ms
 from backend.errors import AccountFrozen, ErrorCode, InvalidRequest, NotFound
@@ -130,6 +130,8 @@ class Wallet:
 
         def execute(attempt: Attempt | None) -> Outcome:
             payer = self._check_counterparty(user, form.payer)
+            # before the code is used: a refusal the user can fix must not cost them their OTP
+            check_due_date(form.due_date, self.settings.bill_timezone, self.settings.due_date_max_days)
             binding = binding_of("create_bill", party=form.payer, amount=form.amount)
             if attempt is None or not attempt.authorized:
                 self.otps.verify(user["_id"], "create_bill", binding, form.otp)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
@@ -17,14 +19,40 @@ def open_bill(issuer: Actor, payer: Actor, amount: int = 30_000, **extra: object
     return str(response.json()["bill_code"])
 
 
+def jakarta_today() -> date:
+    """Today where bills fall due by default."""
+    return datetime.now(ZoneInfo("Asia/Jakarta")).date()
+
+
 def test_create_bill_returns_an_unambiguous_code(wallet_client: WalletClient) -> None:
     issuer, payer = wallet_client.user(), wallet_client.user()
-    response = issuer.bill(payer.username, 30_000, description="Patungan", due_date="2026-12-31")
+    due = (jakarta_today() + timedelta(days=30)).isoformat()
+    response = issuer.bill(payer.username, 30_000, description="Patungan", due_date=due)
     assert response.status_code == 201
     bill = response.json()
     assert re.fullmatch(r"[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{10}", bill["bill_code"])
     assert bill["status"] == "open" and bill["issuer"] == issuer.username and bill["payer"] == payer.username
-    assert bill["due_date"] == "2026-12-31" and bill["amount"] == 30_000
+    assert bill["due_date"] == due and bill["amount"] == 30_000
+
+
+def test_due_dates_in_the_past_or_too_far_ahead_are_refused_without_using_the_code(
+    wallet_client: WalletClient,
+) -> None:
+    """Regression: 0001-01-01 and 9999-12-31 were accepted as due dates."""
+    issuer, payer = wallet_client.user(), wallet_client.user()
+    code = issuer.otp("create_bill", payer=payer.username, amount=5_000)
+    today = jakarta_today()
+    for due in ("0001-01-01", "9999-12-31", (today - timedelta(days=1)).isoformat(),
+                (today + timedelta(days=366)).isoformat()):  # fmt: skip
+        body = {"bill_name": "Kas", "payer": payer.username, "amount": 5_000, "otp": code, "due_date": due}
+        refused = issuer.post("/api/bill", body)
+        assert refused.status_code == 422 and refused.json()["code"] == "invalid_due_date", due
+    body = {"bill_name": "Kas", "payer": payer.username, "amount": 5_000, "otp": code}
+    for due in (today.isoformat(), (today + timedelta(days=365)).isoformat()):
+        accepted = issuer.post("/api/bill", {**body, "due_date": due})
+        assert accepted.status_code == 201, accepted.text  # the same code: the refusals did not use it
+        code = issuer.otp("create_bill", payer=payer.username, amount=5_000)
+        body["otp"] = code
 
 
 def test_bill_otp_is_bound_to_payer_and_amount(wallet_client: WalletClient) -> None:
