@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -19,7 +20,9 @@ RESERVED_USERNAMES = {
     "system",
 }  # "code" would shadow /api/bill/code/...
 MAX_AMOUNT = 10**12  # far above any limit; bounds what an integer field can carry
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Cc control (\n, \t...), Cf format (U+202E, U+2066...), Zl/Zp line and paragraph separators
+UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp"}
+ZERO_WIDTH_JOINER = "\u200d"  # joins emoji (👨‍👩‍👧): format, but harmless and wanted
 
 
 def _username(value: str) -> str:
@@ -31,14 +34,19 @@ def _username(value: str) -> str:
     return value.lower()
 
 
-def _clean_text(value: str) -> str:
-    """Strip control characters and surrounding blanks from free text."""
-    return _CONTROL.sub("", value).strip()
+def _one_line(value: str) -> str:
+    """Text shown inside the bot's own lines: refuse line breaks, control and format characters
+    (bidi overrides and isolates could make it imitate "Amount: Rp1"); the emoji joiner stays.
+    bot/validate.py applies the same rule to what people type."""
+    for char in value:
+        if unicodedata.category(char) in UNPRINTABLE and char != ZERO_WIDTH_JOINER:
+            raise ValueError(f"must be one line without control or format characters (U+{ord(char):04X})")
+    return value.strip()
 
 
-def _clean_name(value: str) -> str:
-    """Free text that is still something once cleaned (min_length is checked before cleaning)."""
-    value = _clean_text(value)
+def _one_line_name(value: str) -> str:
+    """A one-line name that is not blank once trimmed (min_length is checked before trimming)."""
+    value = _one_line(value)
     if not value:
         raise ValueError("must not be blank")
     return value
@@ -46,8 +54,8 @@ def _clean_name(value: str) -> str:
 
 Username = Annotated[str, Field(max_length=32), AfterValidator(_username)]
 Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT, description="Whole units of the currency")]
-Text = Annotated[str, Field(max_length=200), AfterValidator(_clean_text)]
-Name = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_clean_name)]
+Text = Annotated[str, Field(max_length=200), AfterValidator(_one_line)]
+Name = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_one_line_name)]
 Otp = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 BillCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{8,16}$")]
 Lang = Literal["id", "en"]

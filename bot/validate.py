@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 USERNAME = re.compile(r"^[a-z0-9_]{3,32}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -10,6 +11,15 @@ BILL_CODE = re.compile(r"^[A-Za-z0-9]{8,16}$")  # the backend's codes: 10 of an 
 MAX_NAME = 64
 MAX_DESCRIPTION = 140
 MIN_PASSWORD = 8
+# the backend's rule for text shown inside the bot's own lines (backend/schemas.py `_one_line`):
+# no control (\n, \t), format (bidi U+202E, U+2066...) or line/paragraph separator characters
+UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp"}
+ZERO_WIDTH_JOINER = "\u200d"  # joins emoji: harmless and wanted
+
+
+def one_line(text: str) -> bool:
+    """True when `text` cannot break out of its line or turn the bot's own text around."""
+    return all(unicodedata.category(c) not in UNPRINTABLE or c == ZERO_WIDTH_JOINER for c in text)
 
 
 def username(text: str) -> str | None:
@@ -20,9 +30,9 @@ def username(text: str) -> str | None:
 
 
 def name(text: str) -> str | None:
-    """A person's or a bill's name: 1–64 characters after trimming."""
-    candidate = " ".join(text.split())
-    return candidate if 0 < len(candidate) <= MAX_NAME else None
+    """A person's or a bill's name: one line of 1–64 characters after trimming."""
+    candidate = re.sub(r" {2,}", " ", text.strip(" "))
+    return candidate if 0 < len(candidate) <= MAX_NAME and one_line(candidate) else None
 
 
 def email(text: str) -> str | None:
@@ -32,9 +42,9 @@ def email(text: str) -> str | None:
 
 
 def description(text: str) -> str | None:
-    """A free-text description of at most 140 characters."""
-    candidate = text.strip()
-    return candidate if 0 < len(candidate) <= MAX_DESCRIPTION else None
+    """A one-line description of at most 140 characters."""
+    candidate = text.strip(" ")
+    return candidate if 0 < len(candidate) <= MAX_DESCRIPTION and one_line(candidate) else None
 
 
 def bill_code(text: str) -> str | None:

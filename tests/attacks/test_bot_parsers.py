@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from backend.schemas import USERNAME_RE
+from backend.schemas import USERNAME_RE, BillCreate
 from bot import validate
 from bot.money import MAX_AMOUNT, AmountError, format_amount, parse_amount
 
@@ -75,3 +77,28 @@ def test_bill_codes_are_plain_alphanumerics(text: str) -> None:
     parsed = validate.bill_code(text)
     if parsed is not None:
         assert re.fullmatch(r"[A-Za-z0-9]{8,16}", parsed)
+
+
+FAKE_LINES = [
+    "Makan\nAmount: Rp1",
+    "Makan\r\nx",
+    "a\u2028b",
+    "a\u2029b",
+    "Kas \u202eRp1",
+    "a\u2066b\u2069",
+    "a\tb",
+    "a\x00b",
+]
+FINE = ["Makan siang", "Tiket konser 🎫", "Keluarga 👨\u200d👩\u200d👧", "Kas kelas (Nov)"]
+
+
+@pytest.mark.parametrize("text", FAKE_LINES + FINE)
+def test_the_bot_and_the_api_agree_on_what_may_stand_in_one_line(text: str) -> None:
+    """Names and descriptions: the bot refuses exactly what the API refuses."""
+    api_accepts = True
+    try:
+        BillCreate(bill_name=text, payer="budi", amount=1_000, description=text, otp="123456")
+    except ValidationError:
+        api_accepts = False
+    bot_accepts = validate.name(text) is not None and validate.description(text) is not None
+    assert api_accepts == bot_accepts == (text in FINE)

@@ -52,11 +52,28 @@ def test_bad_amounts_are_refused(wallet_client: WalletClient, amount: object) ->
     assert otp.status_code == 422
 
 
-def test_description_is_cleaned_of_control_characters(wallet_client: WalletClient) -> None:
+def test_description_with_control_characters_is_refused(wallet_client: WalletClient) -> None:
     alice, bob = wallet_client.user(10_000), wallet_client.user()
     response = alice.transfer(bob.username, 100, description="hi\x00\x07 <b>there</b>")
-    assert response.status_code == 201
-    assert response.json()["description"] == "hi <b>there</b>"
+    assert response.status_code == 422
+    ok = alice.transfer(bob.username, 100, description="hi <b>there</b> 👨\u200d👩\u200d👧")
+    assert ok.status_code == 201 and ok.json()["description"] == "hi <b>there</b> 👨\u200d👩\u200d👧"
+
+
+@pytest.mark.parametrize(
+    "fake",
+    ["Makan\nAmount: Rp1", "Makan\u2028Amount: Rp1", "Makan \u202eRp1", "Kas\u2066Rp1\u2069", "a\tb"],
+)
+def test_fake_lines_in_bill_names_and_descriptions_are_refused(
+    wallet_client: WalletClient, fake: str
+) -> None:
+    """Regression: bill names and descriptions kept line breaks and bidi controls, so an issuer
+    could put a fake "Amount: Rp1" line into the payer's bill notice."""
+    issuer, payer = wallet_client.user(), wallet_client.user()
+    as_name = issuer.bill(payer.username, 5_000, name=fake)
+    assert as_name.status_code == 422, fake
+    as_description = issuer.bill(payer.username, 5_000, description=fake)
+    assert as_description.status_code == 422, fake
 
 
 def test_oversized_body_is_refused(wallet_client: WalletClient) -> None:
