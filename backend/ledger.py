@@ -128,6 +128,16 @@ class Ledger:
 
     def _validate(self, request: MovementRequest, payee_known: bool) -> None:
         """Refuse amounts and parties that can never succeed, before anything is written."""
+        self.check_amount(request)
+        if request.src is not None and request.src == request.dst:
+            raise InvalidRequest("you cannot send money to yourself", ErrorCode.SELF_TRANSFER)
+        # the payer's existence is checked by the debit itself; the payee must exist before it
+        dst = request.dst
+        if dst is not None and not payee_known and not self._exists(dst):
+            raise NotFound(f"user {dst!r} does not exist", ErrorCode.USER_NOT_FOUND)
+
+    def check_amount(self, request: MovementRequest) -> None:
+        """A positive whole amount, within the per-transfer limit for a user's own movements."""
         if type(request.amount) is not int or request.amount <= 0:
             raise InvalidRequest("amount must be a positive whole number", ErrorCode.INVALID_AMOUNT)
         if request.kind in USER_KINDS and request.amount > self.settings.max_transfer_amount:
@@ -135,12 +145,6 @@ class Ledger:
                 f"amount is over the per-transfer limit of {self.settings.max_transfer_amount}",
                 ErrorCode.LIMIT_EXCEEDED,
             )
-        if request.src is not None and request.src == request.dst:
-            raise InvalidRequest("you cannot send money to yourself", ErrorCode.SELF_TRANSFER)
-        # the payer's existence is checked by the debit itself; the payee must exist before it
-        dst = request.dst
-        if dst is not None and not payee_known and not self._exists(dst):
-            raise NotFound(f"user {dst!r} does not exist", ErrorCode.USER_NOT_FOUND)
 
     def _journal(self, request: MovementRequest, movement_id: str) -> Doc:
         """Insert the pending record (or return the existing one for a retried id)."""
@@ -264,15 +268,28 @@ class Ledger:
         user = self.store.users.find_one({"_id": record["src"]})
         if user is None:
             return ErrorCode.USER_NOT_FOUND
-        if record["kind"] in USER_KINDS:
-            if user.get("frozen"):
+        return self._refusal(user, record["kind"], record["amount"], record["day"])
+
+    def _refusal(self, payer: Doc, kind: str, amount: int, day: int) -> ErrorCode | None:
+        """What the debit of `amount` from this account would refuse, as of its document."""
+        if kind in USER_KINDS:
+            if payer.get("frozen"):
                 return ErrorCode.ACCOUNT_FROZEN
-            spent_today = user["day_out"] if user["day"] >= record["day"] else 0
-            if spent_today + record["amount"] > self.settings.daily_transfer_limit:
+            spent_today = payer["day_out"] if payer["day"] >= day else 0
+            if spent_today + amount > self.settings.daily_transfer_limit:
                 return ErrorCode.LIMIT_EXCEEDED
-        if user["balance"] < record["amount"]:
+        if payer["balance"] < amount:
             return ErrorCode.INSUFFICIENT_FUNDS
         return None
+
+    def precheck(self, request: MovementRequest, payer: Doc) -> None:
+        """Raise now what `move` would refuse as things stand (for refusing before an OTP is made).
+        Only a hint: the debit's conditional update stays the one that decides."""
+        self._validate(request, payee_known=True)
+        reason = self._refusal(payer, request.kind, request.amount, utc_day(now_ms()))
+        if reason is not None:
+            cls, detail = REFUSALS[reason]
+            raise cls(detail, reason)
 
     def _credit(self, record: Doc) -> None:
         """Give the amount to the payee, once (the inbox marker makes a repeat a no-op)."""

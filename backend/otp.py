@@ -75,8 +75,8 @@ class Otps:
         self.store.otps.replace_one({"_id": otp_id}, doc, upsert=True)
         self.notices.otp(user, doc, code, summary)
 
-    def verify(self, username: str, action: str, binding: str, code: str) -> None:
-        """Consume the newest code for this action if it matches; OtpRejected otherwise."""
+    def verify(self, username: str, action: str, binding: str, code: str) -> str:
+        """Consume the newest code for this action if it matches (→ its nonce); OtpRejected otherwise."""
         otp = self.store.otps.find_one({"_id": f"{username}:{action}"})
         if otp is None or otp["used"]:
             raise OtpRejected("no OTP pending for this action; request a new one", ErrorCode.OTP_MISSING)
@@ -101,6 +101,15 @@ class Otps:
         )
         if consumed.modified_count != 1:
             raise OtpRejected("this OTP was already used; request a new one", ErrorCode.OTP_MISSING)
+        return str(otp["nonce"])
+
+    def give_back(self, username: str, action: str, nonce: str) -> None:
+        """The action this code authorised was refused before any money moved (the balance or a
+        limit changed meanwhile): the code stays good for it, as if never typed."""
+        self.store.otps.update_one(
+            {"_id": f"{username}:{action}", "nonce": nonce, "used": True},
+            {"$set": {"used": False}, "$unset": {"used_at": ""}},
+        )
 
     def _wrong_try(self, otp: Doc, other_action: bool) -> None:
         """Count a wrong try and raise; the last allowed try locks the code."""

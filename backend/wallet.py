@@ -13,7 +13,7 @@ from backend.accounts import Accounts
 from backend.bills import CANCELLED, OPEN, Bills, check_due_date, normalize_code, public_bill
 from backend.config import Settings
 from backend.db import Doc, Store, now_ms
-from backend.errors import AccountFrozen, ErrorCode, InvalidRequest, NotFound
+from backend.errors import ErrorCode, InvalidRequest, NotFound, WalletError
 from backend.idempotency import Attempt, Idempotency, Outcome, request_hash
 from backend.ledger import (
     BILL_PAYMENT,
@@ -53,7 +53,9 @@ class Wallet:
     # ---- OTP ------------------------------------------------------------------------------
 
     def request_otp(self, user: Doc, form: OtpRequest) -> None:
-        """Issue an OTP bound to exactly the action the user is about to confirm."""
+        """Issue an OTP bound to exactly the action the user is about to confirm, refusing first
+        what can be known to fail (unknown payee, limits, balance, frozen, a bill not payable),
+        so that no code is spent on it."""
         if form.action in ("transfer", "create_bill"):
             party = form.recipient if form.action == "transfer" else form.payer
             if party is None or form.amount is None:
@@ -62,14 +64,18 @@ class Wallet:
             self._check_counterparty(user, party)
             binding = binding_of(form.action, party=party, amount=form.amount)
             summary: dict[str, Any] = {"party": party, "amount": form.amount}
+            if form.action == "transfer":
+                self.ledger.precheck(MovementRequest(TRANSFER, form.amount, user["_id"], party), user)
+            else:  # a bill its payer could never pay in one transfer
+                self.ledger.check_amount(MovementRequest(BILL_PAYMENT, form.amount, party, user["_id"]))
         else:
             if form.bill_code is None:
                 raise InvalidRequest("bill_code is required for pay_bill")
             bill = self.bills.payable_by(form.bill_code, user["_id"])
             binding = binding_of("pay_bill", bill_code=bill["code"])
             summary = {"party": bill["issuer"], "amount": bill["amount"], "bill_code": bill["code"]}
-        if form.action != "create_bill" and user.get("frozen"):
-            raise AccountFrozen("this account is frozen and cannot move money")
+            payment = MovementRequest(BILL_PAYMENT, bill["amount"], user["_id"], bill["issuer"])
+            self.ledger.precheck(payment, user)
         self.otps.issue(user, form.action, binding, summary)
 
     def _check_counterparty(self, user: Doc, party: str) -> Doc:
@@ -86,9 +92,10 @@ class Wallet:
 
         def execute(attempt: Attempt) -> Outcome:
             recipient = self._check_counterparty(user, form.recipient)
+            nonce = None
             if not attempt.authorized:
                 binding = binding_of("transfer", party=form.recipient, amount=form.amount)
-                self.otps.verify(user["_id"], "transfer", binding, form.otp)
+                nonce = self.otps.verify(user["_id"], "transfer", binding, form.otp)
                 attempt.mark_authorized()
             received = self.notices.build(
                 recipient,
@@ -104,7 +111,7 @@ class Wallet:
                 form.description,
                 notices=_present(received),
             )
-            record = self.ledger.move(request, attempt.movement_id, payee_known=True)
+            record = self._move(request, attempt, user, "transfer", nonce)
             return 201, {
                 "id": record["_id"],
                 "amount": record["amount"],
@@ -116,6 +123,18 @@ class Wallet:
             }
 
         return self.idempotency.run(user["_id"], key, fingerprint, execute)
+
+    def _move(
+        self, request: MovementRequest, attempt: Attempt, user: Doc, action: str, nonce: str | None
+    ) -> Doc:
+        """The ledger move a user confirmed with a code; refused, the code stays good (the user
+        could not have foreseen the refusal: their balance or a limit changed meanwhile)."""
+        try:
+            return self.ledger.move(request, attempt.movement_id, payee_known=True)
+        except WalletError:
+            if nonce is not None:
+                self.otps.give_back(user["_id"], action, nonce)
+            raise
 
     def balance_after(self, username: str, record: Doc) -> int:
         """The payer's balance right after this movement (read again only for a resumed one)."""
@@ -157,11 +176,12 @@ class Wallet:
         code = normalize_code(code)
 
         def execute(attempt: Attempt) -> Outcome:
+            nonce = None
             if attempt.authorized:  # resumed after a crash: the bill may be `paying` already
                 bill = self.bills.get_for(code, user["_id"])
             else:
                 bill = self.bills.payable_by(code, user["_id"])
-                self.otps.verify(user["_id"], "pay_bill", binding_of("pay_bill", bill_code=code), otp)
+                nonce = self.otps.verify(user["_id"], "pay_bill", binding_of("pay_bill", bill_code=code), otp)
                 attempt.mark_authorized()
             issuer = self.store.users.find_one({"_id": bill["issuer"]}, {"telegram_chat_id": 1, "lang": 1})
             paid = self.notices.build(
@@ -179,7 +199,7 @@ class Wallet:
                 bill_code=code,
                 notices=_present(paid),
             )
-            record = self.ledger.move(request, attempt.movement_id, payee_known=True)
+            record = self._move(request, attempt, user, "pay_bill", nonce)
             # a done payment has settled its bill (the ledger finalizes it before returning)
             bill = {**bill, "status": "paid", "payment_id": record["_id"], "paid_at": record["done_at"]}
             return 200, {

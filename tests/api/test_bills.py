@@ -110,7 +110,7 @@ def test_double_press_with_one_key_pays_once(wallet_client: WalletClient) -> Non
 def test_pay_with_insufficient_funds_keeps_the_bill_open(wallet_client: WalletClient) -> None:
     issuer, payer = wallet_client.user(), wallet_client.user(1_000)
     code = open_bill(issuer, payer)
-    response = payer.pay(code)
+    response = payer.pay(code)  # refused when the code is asked for: no code is made
     assert response.status_code == 409 and response.json()["code"] == "insufficient_funds"
     assert payer.get(f"/api/bill/code/{code}").json()["status"] == "open"
     wallet_client.deposit(payer.username, 50_000)

@@ -30,8 +30,8 @@ def app_client(mongo_uri: str, tmp_path: Path) -> Iterator[TestClient]:
         app.state.wallet.store.client.drop_database(settings.mongodb_db)
 
 
-def register(client: TestClient, name: str, chat_id: int) -> dict[str, str]:
-    """A user linked to a chat, as the bot registers one. → auth headers"""
+def register(client: TestClient, name: str, chat_id: int, balance: int = 0) -> dict[str, str]:
+    """A user linked to a chat, as the bot registers one, with `balance` deposited. → auth headers"""
     body = {
         "chat_id": chat_id,
         "username": name,
@@ -41,6 +41,8 @@ def register(client: TestClient, name: str, chat_id: int) -> dict[str, str]:
     }
     answer = client.post("/api/bot/register", json=body, headers=BOT)
     assert answer.status_code == 201, answer.text
+    if balance:
+        deposit(client, name, balance)
     return {"Authorization": f"Bearer {answer.json()['accessToken']}"}
 
 
@@ -81,7 +83,7 @@ def store(client: TestClient) -> Any:
 
 
 def test_no_bot_polling_means_no_code_is_made(app_client: TestClient) -> None:
-    alice = register(app_client, "alice", 501)
+    alice = register(app_client, "alice", 501, balance=100_000)
     register(app_client, "bob", 502)
     refused = request_transfer_otp(app_client, alice, "bob", 1_000)
     assert refused.status_code == 503 and refused.json()["code"] == "delivery_unavailable"
@@ -94,6 +96,7 @@ def test_an_unlinked_account_gets_no_code(app_client: TestClient) -> None:
     register(app_client, "bob", 502)
     signup = {"username": "carol", "password": "rahasia-123", "name": "Carol"}
     assert app_client.post("/api/auth/signup", json=signup).status_code == 201
+    deposit(app_client, "carol", 50_000)
     credentials = {"username": "carol", "password": "rahasia-123"}
     token = app_client.post("/api/auth/signin", json=credentials).json()["accessToken"]
     claim(app_client)
@@ -104,7 +107,7 @@ def test_an_unlinked_account_gets_no_code(app_client: TestClient) -> None:
 def test_codes_first_then_news_then_reminders_each_leased_once(app_client: TestClient) -> None:
     alice = register(app_client, "alice", 501)
     register(app_client, "bob", 502)
-    deposit(app_client, "alice", 50_000)  # a notice (priority 1)
+    deposit(app_client, "alice", 50_000)  # money, and a notice of it (priority 1)
     claim(app_client, limit=1, lowest=0)  # the bot is polling (nothing of priority 0 yet)
     assert request_transfer_otp(app_client, alice, "bob", 1_000).status_code == 202
     first = claim(app_client)
@@ -121,7 +124,7 @@ def test_codes_first_then_news_then_reminders_each_leased_once(app_client: TestC
 
 
 def test_the_code_rests_sealed_and_is_wiped_once_sent(app_client: TestClient) -> None:
-    alice = register(app_client, "alice", 501)
+    alice = register(app_client, "alice", 501, balance=100_000)
     register(app_client, "bob", 502)
     claim(app_client)
     request_transfer_otp(app_client, alice, "bob", 1_000)
@@ -134,7 +137,7 @@ def test_the_code_rests_sealed_and_is_wiped_once_sent(app_client: TestClient) ->
 
 
 def test_a_replaced_code_is_dropped_not_sent(app_client: TestClient) -> None:
-    alice = register(app_client, "alice", 501)
+    alice = register(app_client, "alice", 501, balance=100_000)
     register(app_client, "bob", 502)
     claim(app_client)
     request_transfer_otp(app_client, alice, "bob", 1_000)
@@ -189,7 +192,7 @@ def test_a_code_past_its_expiry_is_dropped_not_sent_late(mongo_uri: str, tmp_pat
     settings = make_settings(mongo_uri, tmp_path, otp_delivery="telegram", otp_ttl_seconds=1)
     app = create_app(settings)
     with TestClient(app) as client:
-        alice = register(client, "alice", 501)
+        alice = register(client, "alice", 501, balance=100_000)
         register(client, "bob", 502)
         claim(client)
         assert request_transfer_otp(client, alice, "bob", 1_000).status_code == 202

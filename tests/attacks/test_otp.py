@@ -108,3 +108,51 @@ def test_otp_is_never_logged_outside_the_log_channel(wallet_client: WalletClient
     alice.transfer(bob.username, 100, otp=code)
     lines = [r.getMessage() for r in caplog.records if code in r.getMessage()]
     assert all(line.startswith("otp username=") for line in lines)
+
+
+def test_no_code_is_issued_for_what_can_be_known_to_fail(
+    wallet_client: WalletClient, client: TestClient
+) -> None:
+    """Regression: an OTP was issued for a transfer over the per-transfer limit and then burned by
+    the refusal, costing one of the user's 5 codes per 10 minutes."""
+    limit = client.app.state.wallet.settings.max_transfer_amount  # type: ignore[attr-defined]
+    alice, bob = wallet_client.user(1_000), wallet_client.user()
+    asks = {
+        "over the per-transfer limit": {"action": "transfer", "recipient": bob.username, "amount": limit + 1},
+        "more than the balance": {"action": "transfer", "recipient": bob.username, "amount": 1_001},
+        "a bill its payer can never pay": {
+            "action": "create_bill",
+            "payer": bob.username,
+            "amount": limit + 1,
+        },
+        "an unknown payee": {"action": "transfer", "recipient": "nobody_here", "amount": 100},
+    }
+    for why, body in asks.items():
+        refused = alice.post("/api/processing", body)
+        assert refused.status_code in (404, 409, 422), why
+    assert db(client).otps.count_documents({"username": alice.username}) == 0  # no code was made
+    for _ in range(5):  # and none of the refusals used up one of the 5 codes of the window
+        assert (
+            alice.post(
+                "/api/processing", {"action": "transfer", "recipient": bob.username, "amount": 10}
+            ).status_code
+            == 202
+        )
+
+
+def test_a_refusal_nobody_could_foresee_does_not_use_the_code(wallet_client: WalletClient) -> None:
+    """The balance dropped between the code and the payment: refused, and the same code still
+    pays once the money is back (with a new Idempotency-Key)."""
+    alice, bob = wallet_client.user(5_000), wallet_client.user()
+    code = alice.otp("transfer", recipient=bob.username, amount=4_000)
+    admin = wallet_client.admin()
+    taken = admin.post(
+        f"/api/admin/users/{alice.username}/withdraw", {"amount": 2_000, "reference": "t"}, key=new_key()
+    )
+    assert taken.status_code == 201, taken.text
+    refused = alice.transfer(bob.username, 4_000, otp=code)
+    assert refused.status_code == 409 and refused.json()["code"] == "insufficient_funds"
+    wallet_client.deposit(alice.username, 2_000)
+    assert alice.transfer(bob.username, 4_000, otp=code).status_code == 201
+    assert alice.transfer(bob.username, 4_000, otp=code).json()["code"] == "otp_missing"  # once only
+    assert alice.balance() == 1_000 and bob.balance() == 4_000

@@ -79,8 +79,13 @@ class Actor:
         otp: str | None = None,
         description: str | None = None,
     ) -> httpx.Response:
-        """A whole transfer: OTP then the transfer itself."""
-        code = otp or self.otp("transfer", recipient=to, amount=amount)
+        """A whole transfer: OTP then the transfer itself (or the OTP request's refusal: a transfer
+        that can be known to fail gets no code)."""
+        if otp is None:
+            asked = self.post("/api/processing", {"action": "transfer", "recipient": to, "amount": amount})
+            if asked.status_code != 202:
+                return asked
+        code = otp or self.otp_source(self.username, "transfer")
         body: dict[str, Any] = {"recipient": to, "amount": amount, "otp": code}
         if description is not None:
             body["description"] = description
@@ -94,8 +99,11 @@ class Actor:
         )
 
     def pay(self, bill_code: str, *, key: str | None = None) -> httpx.Response:
-        """Pay a bill with its OTP."""
-        code = self.otp("pay_bill", bill_code=bill_code)
+        """Pay a bill with its OTP (or the OTP request's refusal)."""
+        asked = self.post("/api/processing", {"action": "pay_bill", "bill_code": bill_code})
+        if asked.status_code != 202:
+            return asked
+        code = self.otp_source(self.username, "pay_bill")
         return self.post(f"/api/bill/{bill_code}/pay", {"otp": code}, key=key or new_key())
 
 
