@@ -332,9 +332,10 @@ class RefreshRequest(Strict):
 
 
 class Refreshed(BaseModel):
-    """A new access token."""
+    """A new access token, and the refresh token to use next time (the old one is spent)."""
 
     accessToken: str  # noqa: N815
+    refreshToken: str  # noqa: N815
     username: str
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import uuid
@@ -16,6 +17,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from backend.config import Settings
 from backend.db import Doc, Store, now_ms
 from backend.errors import NotAuthenticated
+
+logger = logging.getLogger(__name__)
 
 ALGORITHM = "HS256"  # pinned: decode() accepts nothing else, so alg=none and RS/HS confusion fail
 _hasher = PasswordHasher()  # argon2-cffi's default type is Argon2id
@@ -74,25 +77,36 @@ class TokenClaims:
     username: str
     jti: str
     expires_at: int  # epoch seconds
+    sid: str | None = None  # the chat session it belongs to (bot logins)
 
 
 class Tokens:
-    """Issues and verifies access tokens; revokes them and the bot's refresh tokens."""
+    """Access tokens (JWT), and the bot's chat sessions with their rotating refresh tokens.
+
+    A chat's login is a *session*: `session:<sid>` in `tokens`, made by register/link. Its access
+    tokens carry `sid`; its refresh token is good for ONE refresh, which hands out the next one
+    (rotation). A refresh token used a second time means it was copied: the whole session is
+    revoked and the chat must log in again (OAuth 2.0 Security BCP, reuse detection). Logout
+    revokes the session, which ends every access token of it at once: verifying a token reads
+    its session (or, for a REST sign-in without one, its own revocation record) — one read.
+    """
 
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
 
-    def issue_access(self, username: str) -> str:
-        """A signed JWT for `username`, valid ACCESS_TOKEN_TTL_SECONDS (1 day)."""
+    def issue_access(self, username: str, sid: str | None = None) -> str:
+        """A signed JWT for `username`, valid ACCESS_TOKEN_TTL_SECONDS (1 day), of session `sid`."""
         now = now_ms() // 1000
-        claims = {
+        claims: dict[str, object] = {
             "sub": username,
             "jti": uuid.uuid4().hex,
             "iat": now,
             "exp": now + self.settings.access_token_ttl_seconds,
             "typ": "access",
         }
+        if sid is not None:
+            claims["sid"] = sid
         return jwt.encode(claims, self.settings.signing_key, algorithm=ALGORITHM)
 
     def verify_access(self, token: str) -> TokenClaims:
@@ -110,12 +124,20 @@ class Tokens:
             raise NotAuthenticated("invalid token") from None
         if claims.get("typ") != "access" or not isinstance(claims["sub"], str):
             raise NotAuthenticated("invalid token")
-        if self.store.tokens.find_one({"_id": "jti:" + str(claims["jti"])}, {"_id": 1}) is not None:
+        sid = claims.get("sid")
+        if sid is not None:
+            session = self.store.tokens.find_one({"_id": "session:" + str(sid)}, {"revoked": 1})
+            if session is None or session.get("revoked"):
+                raise NotAuthenticated("this chat's session has ended; log in again")
+        elif self.store.tokens.find_one({"_id": "jti:" + str(claims["jti"])}, {"_id": 1}) is not None:
             raise NotAuthenticated("token revoked; sign in again")
-        return TokenClaims(claims["sub"], str(claims["jti"]), int(claims["exp"]))
+        return TokenClaims(claims["sub"], str(claims["jti"]), int(claims["exp"]), sid)
 
     def revoke_access(self, claims: TokenClaims) -> None:
-        """Refuse this token from now on (kept until it would have expired anyway)."""
+        """Refuse this token from now on (a session's token: the whole session)."""
+        if claims.sid is not None:
+            self.revoke_session(claims.sid)
+            return
         doc = {
             "_id": "jti:" + claims.jti,
             "kind": "revoked",
@@ -123,34 +145,71 @@ class Tokens:
         }
         self.store.tokens.update_one({"_id": doc["_id"]}, {"$set": doc}, upsert=True)
 
-    def issue_refresh(self, username: str, chat_id: int) -> str:
-        """A long-lived, revocable refresh token for one Telegram chat; stored only as a hash."""
-        token = secrets.token_urlsafe(32)
+    def open_session(self, username: str, chat_id: int) -> tuple[str, str]:
+        """A new chat session: (its id, its first refresh token)."""
+        sid = secrets.token_hex(12)
         expires = now_ms() + self.settings.refresh_token_ttl_days * 86_400_000
+        self.store.tokens.insert_one(
+            {
+                "_id": "session:" + sid,
+                "kind": "session",
+                "username": username,
+                "chat_id": chat_id,
+                "revoked": False,
+                "expires_at": expires,
+            }
+        )
+        return sid, self._issue_refresh(sid, username, chat_id)
+
+    def _issue_refresh(self, sid: str, username: str, chat_id: int) -> str:
+        """A refresh token of session `sid`, good for one refresh; stored only as a hash."""
+        token = secrets.token_urlsafe(32)
         self.store.tokens.insert_one(
             {
                 "_id": "refresh:" + keyed_hash(self.settings, token),
                 "kind": "refresh",
+                "sid": sid,
                 "username": username,
                 "chat_id": chat_id,
-                "expires_at": expires,
+                "used": False,
+                "expires_at": now_ms() + self.settings.refresh_token_ttl_days * 86_400_000,
             }
         )
         return token
 
-    def use_refresh(self, token: str) -> Doc:
-        """The refresh-token record of a live token, or NotAuthenticated."""
-        doc = self.store.tokens.find_one({"_id": "refresh:" + keyed_hash(self.settings, token)})
-        if doc is None or doc["expires_at"] < now_ms():
-            raise NotAuthenticated("session ended; log in again")
-        return doc
-
-    def revoke_refresh(self, token: str) -> Doc | None:
-        """Delete a refresh token; returns its record when it existed."""
+    def rotate(self, token: str) -> tuple[Doc, str]:
+        """Use a refresh token once: (its session's record, the next refresh token).
+        A token already used revokes its whole session (it was copied), then NotAuthenticated."""
         key = "refresh:" + keyed_hash(self.settings, token)
-        doc = self.store.tokens.find_one({"_id": key})
-        self.store.tokens.delete_one({"_id": key})
-        return doc
+        doc = self.store.tokens.find_one_and_update(
+            {"_id": key, "used": False}, {"$set": {"used": True, "used_at": now_ms()}}
+        )
+        if doc is None:
+            reused = self.store.tokens.find_one({"_id": key}, {"sid": 1})
+            if reused is not None and reused.get("sid"):
+                logger.warning(
+                    "a refresh token was used twice: session revoked (username=%s)", reused.get("username")
+                )
+                self.revoke_session(str(reused["sid"]))
+            raise NotAuthenticated("session ended; log in again")
+        session = self.store.tokens.find_one({"_id": "session:" + str(doc.get("sid"))})
+        if session is None or session.get("revoked") or doc["expires_at"] < now_ms():
+            raise NotAuthenticated("session ended; log in again")
+        return session, self._issue_refresh(str(doc["sid"]), doc["username"], doc["chat_id"])
+
+    def end_session(self, token: str) -> Doc | None:
+        """Logout with a refresh token: revoke its session; its record, when there was one."""
+        doc = self.store.tokens.find_one({"_id": "refresh:" + keyed_hash(self.settings, token)})
+        if doc is None or not doc.get("sid"):
+            return None
+        session = self.store.tokens.find_one({"_id": "session:" + str(doc["sid"])})
+        self.revoke_session(str(doc["sid"]))
+        return session
+
+    def revoke_session(self, sid: str) -> None:
+        """End a session: its access tokens fail at once, its refresh tokens are gone."""
+        self.store.tokens.update_one({"_id": "session:" + sid}, {"$set": {"revoked": True}})
+        self.store.tokens.delete_many({"kind": "refresh", "sid": sid})
 
     def purge_expired(self) -> int:
         """Drop revocation and refresh records past their expiry."""

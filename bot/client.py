@@ -159,6 +159,7 @@ class BackendClient:
                 raise NotLoggedIn() from exc
             raise
         session["access_token"] = fresh["accessToken"]
+        session["refresh_token"] = fresh["refreshToken"]  # the old one is spent: rotation
 
     # -- bot-only routes ----------------------------------------------------------------------
     async def register(self, **body: Any) -> JSON:

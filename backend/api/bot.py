@@ -34,9 +34,10 @@ router = APIRouter(
 def _session(wallet: Wallet, user: Doc, chat_id: int, lang: str) -> dict[str, Any]:
     """Link the chat and hand it an access token plus a long-lived refresh token."""
     wallet.accounts.link_chat(user["_id"], chat_id, lang)
+    sid, refresh_token = wallet.tokens.open_session(user["_id"], chat_id)
     return {
-        "accessToken": wallet.tokens.issue_access(user["_id"]),
-        "refreshToken": wallet.tokens.issue_refresh(user["_id"], chat_id),
+        "accessToken": wallet.tokens.issue_access(user["_id"], sid),
+        "refreshToken": refresh_token,
         "username": user["_id"],
         "name": user["name"],
         "amount_credit": user["balance"],
@@ -62,20 +63,23 @@ def link(form: BotLink, wallet: WalletDep) -> dict[str, Any]:
 
 @router.post("/refresh", response_model=Refreshed, responses=errors(401, 404))
 def refresh(form: RefreshRequest, wallet: WalletDep) -> dict[str, str]:
-    """A new access token for a chat that is still logged in."""
-    session = wallet.tokens.use_refresh(form.refresh_token)
+    """A new access token and the next refresh token (each refresh token works once)."""
+    session, next_refresh = wallet.tokens.rotate(form.refresh_token)
     if wallet.store.users.count_documents({"_id": session["username"]}, limit=1) == 0:
         raise NotAuthenticated("this account no longer exists")
     return {
-        "accessToken": wallet.tokens.issue_access(session["username"]),
+        "accessToken": wallet.tokens.issue_access(
+            session["username"], session["_id"].removeprefix("session:")
+        ),
+        "refreshToken": next_refresh,
         "username": session["username"],
     }
 
 
 @router.post("/logout", status_code=204)
 def logout(form: RefreshRequest, wallet: WalletDep) -> Response:
-    """End a chat's session and unlink the chat."""
-    session = wallet.tokens.revoke_refresh(form.refresh_token)
+    """End a chat's session (every access token of it stops working at once) and unlink the chat."""
+    session = wallet.tokens.end_session(form.refresh_token)
     if session is not None:
         wallet.accounts.unlink_chat(session["username"], session["chat_id"])
     return Response(status_code=204)

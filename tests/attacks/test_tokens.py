@@ -7,7 +7,7 @@ import time
 import jwt
 from fastapi.testclient import TestClient
 
-from tests.support.wallet_client import WalletClient
+from tests.support.wallet_client import PASSWORD, WalletClient
 
 
 def forged(claims: dict[str, object], key: str = "another-key-" + "y" * 40, alg: str = "HS256") -> str:
@@ -74,3 +74,53 @@ def test_a_token_without_expiry_is_refused(client: TestClient) -> None:
     secret = client.app.state.wallet.settings.signing_key  # type: ignore[attr-defined]
     token = jwt.encode({"sub": "admin", "jti": "x", "iat": int(time.time()), "typ": "access"}, secret)
     assert client.get("/api/user", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+BOT = {"X-Bot-Secret": "bot-secret-for-tests"}
+
+
+def bot_login(client: TestClient, wallet_client: WalletClient, chat_id: int) -> dict[str, str]:
+    """A chat logged in through the bot. → its session answer (access and refresh token)"""
+    actor = wallet_client.user()
+    body = {"chat_id": chat_id, "username": actor.username, "password": PASSWORD}
+    answer = client.post("/api/bot/link", json=body, headers=BOT)
+    assert answer.status_code == 200, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def me(client: TestClient, access_token: str) -> int:
+    return client.get("/api/user", headers={"Authorization": f"Bearer {access_token}"}).status_code
+
+
+def test_refresh_tokens_rotate_and_a_reused_one_ends_the_session(
+    client: TestClient, wallet_client: WalletClient
+) -> None:
+    """Regression: one bot refresh token was accepted three times and stayed valid for 180 days."""
+    login = bot_login(client, wallet_client, 7001)
+    first = client.post("/api/bot/refresh", json={"refresh_token": login["refreshToken"]}, headers=BOT)
+    assert first.status_code == 200
+    rotated = first.json()
+    assert rotated["refreshToken"] != login["refreshToken"] and me(client, rotated["accessToken"]) == 200
+    # the spent token comes back (it was copied): the whole session ends, new tokens included
+    again = client.post("/api/bot/refresh", json={"refresh_token": login["refreshToken"]}, headers=BOT)
+    assert again.status_code == 401
+    assert me(client, rotated["accessToken"]) == 401 and me(client, login["accessToken"]) == 401
+    after = client.post("/api/bot/refresh", json={"refresh_token": rotated["refreshToken"]}, headers=BOT)
+    assert after.status_code == 401  # the chat must log in again
+
+
+def test_logout_ends_every_access_token_of_the_session_at_once(
+    client: TestClient, wallet_client: WalletClient
+) -> None:
+    """Regression: /api/bot/logout deleted only the refresh token; access tokens minted from it
+    kept working for up to a day."""
+    login = bot_login(client, wallet_client, 7002)
+    renewed = client.post(
+        "/api/bot/refresh", json={"refresh_token": login["refreshToken"]}, headers=BOT
+    ).json()
+    other_chat = bot_login(client, wallet_client, 7003)
+    assert me(client, login["accessToken"]) == me(client, renewed["accessToken"]) == 200
+    out = client.post("/api/bot/logout", json={"refresh_token": renewed["refreshToken"]}, headers=BOT)
+    assert out.status_code == 204
+    assert me(client, login["accessToken"]) == me(client, renewed["accessToken"]) == 401
+    assert me(client, other_chat["accessToken"]) == 200  # another session is untouched
