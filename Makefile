@@ -70,6 +70,7 @@ fuzz: $(NEEDS)
 ## bench: benchmarks → docs/BENCHMARKS.md (~6 min; QUICK=1 for a short run)
 bench: $(NEEDS)
 	$(PY) scripts/bench.py $(if $(QUICK),--quick)
+	$(PY) scripts/bench_delivery.py $(if $(QUICK),--quick)
 
 lint: $(NEEDS)
 	$(BIN)/ruff check backend bot tests
