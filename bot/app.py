@@ -107,6 +107,7 @@ async def on_startup(application: Application) -> None:
     """post_init: backend client, command menu, reminder job, the courier of notices."""
     settings: BotSettings = application.bot_data["settings"]
     client = BackendClient(settings.backend_url, settings.bot_api_secret, timeout=settings.backend_timeout)
+    client.on_renew = application.update_persistence  # a rotated refresh token is written at once
     application.bot_data["backend"] = client
     try:
         await commands.set_menu(application)

@@ -13,6 +13,7 @@ in place when the backend says `token_invalid`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -76,6 +77,7 @@ class BackendClient:
     ) -> None:
         self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
         self._bot_headers = {"X-Bot-Secret": bot_secret}
+        self.on_renew: Callable[[], Awaitable[None]] | None = None  # called when a session rotated
 
     async def aclose(self) -> None:
         """Close the connection pool."""
@@ -160,6 +162,8 @@ class BackendClient:
             raise
         session["access_token"] = fresh["accessToken"]
         session["refresh_token"] = fresh["refreshToken"]  # the old one is spent: rotation
+        if self.on_renew is not None:  # on disk at once: after a restart the old one would end it
+            await self.on_renew()
 
     # -- bot-only routes ----------------------------------------------------------------------
     async def register(self, **body: Any) -> JSON:
