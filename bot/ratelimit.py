@@ -9,7 +9,7 @@ second can carry twice the limit; it has no per-private-chat bucket and no prior
 contract (`rate_limit_args`, `max_retries`) and replaces the buckets with one dispatcher that grants
 requests in priority order, each grant spaced by a GCRA pace (smooth, no double bursts):
 
-    overall     1 request per 1/28 s         (93 % of 30/s: margin for timing jitter)
+    overall     1 request per 1/27.5 s       (92 % of 30/s: margin for timing jitter)
     private     burst 3, then 1 per 1.1 s    per chat
     group       burst 3, then 1 per 3.75 s   per group (≤ 19 in any minute)
 
@@ -101,7 +101,7 @@ class PriorityGate:
 
     def __init__(
         self,
-        overall: float = 1 / 28.0,
+        overall: float = 1 / 27.5,
         private: tuple[float, int] = (1.1, 3),
         group: tuple[float, int] = (3.75, 3),
         clock: Callable[[], float] = time.monotonic,
@@ -109,7 +109,7 @@ class PriorityGate:
     ) -> None:
         # scale < 1 compresses every interval alike: a fake Telegram whose windows are as
         # compressed (the functional e2e tests) sees the same shape of traffic, sooner
-        self.overall = Pace(overall * scale, slack=overall * scale / 4)
+        self.overall = Pace(overall * scale, slack=overall * scale / 8)
         self.private = (private[0] * scale, private[1])
         self.group = (group[0] * scale, group[1])
         self.clock = clock

@@ -346,6 +346,13 @@ def most_in_window(times: list[float], seconds: float = 1.0) -> int:
     return most
 
 
+def at_the_limit(times: list[float], most: int = 30, seconds: float = 1.0) -> int:
+    """Requests that arrived with `most` - 1 others in the `seconds` before them: one more in
+    that window and the fake (like Telegram) would have answered 429."""
+    times = sorted(times)
+    return sum(1 for i in range(most - 1, len(times)) if times[i] - times[i - most + 1] < seconds)
+
+
 def per_second(times: list[float], start: float, end: float) -> list[int]:
     """Requests in each whole second of [start, end)."""
     counts = [0] * max(1, int(end - start))
@@ -445,6 +452,7 @@ async def flows_phase(tg: DeliveryTelegram, world: World, pids: dict[str, int | 
         "otp_p50_s": percentile(to_dm, 50),
         "otp_p99_s": percentile(to_dm, 99),
         "busiest_second": most_in_window(requests),
+        "at_limit": at_the_limit(requests),
         "limit_refusals": len(tg.limit_refusals) - refused_before,
         "cpu": {k: v / elapsed for k, v in used.items()},
     }
@@ -593,6 +601,7 @@ async def drain_phase(
         "probe_requests": len(probe_requests),
         "busiest_second": max(counts),
         "busiest_window": most_in_window(requests),
+        "at_limit": at_the_limit(requests),
         "quietest_second": min(counts) if len(counts) > 2 else None,
         "seconds_below_25": sum(c < 25 for c in counts[1:-1]),
         "gaps": gaps_of(requests),
@@ -746,7 +755,8 @@ def render(
             f"| drain time counting every request in the window | {d['requests'] / TELEGRAM_RATE:.1f} s at "
             f"30/s → {d['drain_s'] / (d['requests'] / TELEGRAM_RATE):.3f}×; at the bot's own pace of "
             f"{PACE:g}/s the floor is {TELEGRAM_RATE / PACE:.3f}× |",
-            f"| per second | most in any sliding second {d['busiest_window']} (Telegram: 30); whole "
+            f"| per second | most in any sliding second {d['busiest_window']} (Telegram: 30; "
+            f"{d['at_limit']} requests arrived with 29 others in the second before them); whole "
             f"seconds: busiest {d['busiest_second']}, quietest {d['quietest_second']}, "
             f"{d['seconds_below_25']} whole seconds below 25 |",
             f"| gaps between requests | median {d['gaps'].get('median_ms', 0):.1f} ms, p99 "
@@ -779,7 +789,8 @@ def render(
             f"flows/min** |",
             f"| messages | {f['messages']:,} = **{f['messages_per_s']:.1f}/s**; counted requests "
             f"{f['requests']:,} = {f['requests_per_s']:.1f}/s; most in any sliding second "
-            f"{f['busiest_second']} (Telegram: 30) |",
+            f"{f['busiest_second']} (Telegram: 30; {f['at_limit']} requests arrived with 29 others in "
+            "the second before them) |",
             f"| one flow | p50 {f['flow_p50_s']:.1f} s, p99 {f['flow_p99_s']:.1f} s; Confirm → OTP DM p50 "
             f"{f['otp_p50_s']:.2f} s, p99 {f['otp_p99_s']:.2f} s |",
             f"| 429s of our own rate | {f['limit_refusals']} |",
