@@ -67,7 +67,7 @@ chaos: $(NEEDS)
 fuzz: $(NEEDS)
 	$(PY) scripts/fuzz.py
 
-## bench: benchmarks → docs/BENCHMARKS.md (~6 min; QUICK=1 for a short run)
+## bench: benchmarks → docs/BENCHMARKS.md (~15 min: HTTP and store, then delivery to Telegram; QUICK=1 for a short run)
 bench: $(NEEDS)
 	$(PY) scripts/bench.py $(if $(QUICK),--quick)
 	$(PY) scripts/bench_delivery.py $(if $(QUICK),--quick)
