@@ -72,7 +72,7 @@ from bot.ratelimit import PriorityGate, TelegramRateLimiter  # noqa: E402
 from tests.bot.conftest import BOT_SECRET, BotRunner, bot_settings  # noqa: E402
 from tests.bot.crowd import Member, log_in_chats, open_bills  # noqa: E402
 from tests.bot.scenario import is_summary  # noqa: E402
-from tests.fakes.telegram_api import Limits, Sent  # noqa: E402
+from tests.fakes.telegram_api import Limits, Sent, most_in_window  # noqa: E402
 from tests.support.backend_process import BackendProcess  # noqa: E402
 
 REPORT = ROOT / "docs" / "BENCHMARKS.md"
@@ -333,17 +333,6 @@ def gaps_of(times: list[float]) -> dict[str, float]:
         "over_500ms": sum(g > 0.5 for g in gaps),
         "lost_s": sum(g - ideal for g in gaps if g > 2 * ideal),  # beyond the pace, in stalls
     }
-
-
-def most_in_window(times: list[float], seconds: float = 1.0) -> int:
-    """The most requests in any sliding window of `seconds` (what the fake's 30/s checks)."""
-    times = sorted(times)
-    most, first = 0, 0
-    for last, at in enumerate(times):
-        while at - times[first] >= seconds:
-            first += 1
-        most = max(most, last - first + 1)
-    return most
 
 
 def at_the_limit(times: list[float], most: int = 30, seconds: float = 1.0) -> int:

@@ -643,13 +643,7 @@ class FakeTelegram:
                 times = [c.at for c in self.counted_requests if chat_id is None or c.chat_id == chat_id]
             else:
                 times = [s.at for s in self.deliveries() if chat_id is None or s.chat_id == chat_id]
-        times.sort()
-        most, first = 0, 0
-        for last, at in enumerate(times):
-            while at - times[first] >= seconds:
-                first += 1
-            most = max(most, last - first + 1)
-        return most
+        return most_in_window(times, seconds)
 
     def answered_ids(self) -> set[str]:
         """Callback query ids answered so far."""
@@ -927,6 +921,17 @@ class FakeTelegram:
             chat.deleted.append(message_id)
             chat.log.append(("Bot", "(deletes your message)"))
         return _ok(True)
+
+
+def most_in_window(times: list[float], seconds: float = 1.0) -> int:
+    """The most of these moments in any sliding window of `seconds` (what a limit checks)."""
+    times = sorted(times)
+    most, first = 0, 0
+    for last, at in enumerate(times):
+        while at - times[first] >= seconds:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
 
 
 def _describe(sent: Sent) -> str:
