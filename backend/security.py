@@ -185,7 +185,7 @@ class Tokens:
             {"_id": key, "used": False}, {"$set": {"used": True, "used_at": now_ms()}}
         )
         if doc is None:
-            reused = self.store.tokens.find_one({"_id": key}, {"sid": 1})
+            reused = self.store.tokens.find_one({"_id": key}, {"sid": 1, "username": 1})
             if reused is not None and reused.get("sid"):
                 logger.warning(
                     "a refresh token was used twice: session revoked (username=%s)", reused.get("username")

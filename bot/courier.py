@@ -31,7 +31,7 @@ from telegram.ext import ExtBot
 from bot.client import BackendClient, BackendError, BackendUnavailable
 from bot.keyboards import bill_payer_keyboard
 from bot.money import format_amount
-from bot.ratelimit import NOTICE, REPLY, retry_after_of
+from bot.ratelimit import NOTICE, REMINDER, REPLY, retry_after_of
 from bot.texts import TEXTS, normalize_lang, t
 
 logger = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ class Courier:
         except (KeyError, ValueError, IndexError) as exc:
             logger.error("courier: notice %s cannot be rendered (%r)", notice["kind"], exc)
             return self._outcome(notice, "retry", retry_after=UNKNOWN_KIND_DELAY, error=f"render: {exc!r}")
-        priority = REPLY if notice["priority"] == 0 else NOTICE if notice["priority"] == 1 else 2
+        priority = {0: REPLY, 1: NOTICE}.get(int(notice["priority"]), REMINDER)
         try:
             await self.bot.send_message(
                 notice["chat_id"],

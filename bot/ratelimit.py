@@ -29,14 +29,13 @@ up sooner and goes back to the backend's outbox. 400/403 are never retried.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import itertools
 import logging
 import random
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
@@ -83,13 +82,13 @@ class Pace:
         return self.tat <= now and self.paused_until <= now
 
 
-@dataclass(order=True)
+@dataclass(eq=False)
 class _Waiter:
     priority: int
     seq: int
-    chat: int = field(compare=False)
-    future: asyncio.Future[None] = field(compare=False)
-    since: float = field(compare=False, default=0.0)
+    chat: int
+    future: asyncio.Future[None]
+    since: float = 0.0
 
     def rank(self, now: float) -> tuple[int, int]:
         """Its place in line now: priority (a reply once it has waited long enough), then age."""
@@ -144,7 +143,7 @@ class PriorityGate:
             self._task = asyncio.create_task(self._dispatch(), name="telegram-gate")
         loop = asyncio.get_running_loop()
         waiter = _Waiter(priority, next(self._seq), chat, loop.create_future(), self.clock())
-        bisect.insort(self._waiting, waiter)
+        self._waiting.append(waiter)  # `rank` orders them when a grant is due
         self._wake.set()
         try:
             await waiter.future
