@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 from backend.config import Settings
 from backend.db import Doc, Store, now_ms
 from backend.errors import ErrorCode, NotAuthenticated, NotFound, TooManyRequests, UsernameTaken
-from backend.ledger import iso
+from backend.ledger import UNVERIFIED, iso, limit_fields
 from backend.ratelimit import RateLimiter
 from backend.schemas import USERNAME_RE, UserCreate
 from backend.security import hash_password, verify_password
@@ -48,6 +48,7 @@ class Accounts:
             "in_flight": 0,
             "day": 0,
             "day_out": 0,
+            **limit_fields(UNVERIFIED, self.settings),
             "created_at": now,
             "updated_at": now,
         }
@@ -168,8 +169,9 @@ class Accounts:
         return path.read_text().strip()
 
 
-def private_view(user: Doc, currency: str) -> dict[str, Any]:
-    """A user's own profile and balance."""
+def private_view(user: Doc, currency: str, limits: Doc) -> dict[str, Any]:
+    """A user's own profile and balance (`limits`: `Ledger.limits_of` this user)."""
+    kyc = user.get("kyc")
     return {
         "username": user["_id"],
         "name": user["name"],
@@ -181,5 +183,14 @@ def private_view(user: Doc, currency: str) -> dict[str, Any]:
         "lang": user.get("lang", "id"),
         "telegram_linked": "telegram_chat_id" in user,
         "role": user.get("role", "user"),
+        "limits": limits,
+        "verification": None
+        if kyc is None
+        else {
+            "full_name": kyc["full_name"],
+            "nik": kyc["nik"],
+            "date_of_birth": kyc["date_of_birth"],
+            "verified_at": iso(kyc.get("verified_at")),
+        },
         "created_at": iso(user.get("created_at")),
     }

@@ -41,7 +41,12 @@ class Settings(BaseSettings):
     currency: str = "IDR"
     max_transfer_amount: int = Field(default=10_000_000, gt=0)
     daily_transfer_limit: int = Field(default=25_000_000, gt=0)
-    max_balance: int = Field(default=10**12, gt=0)
+    # Bank Indonesia's e-money limits (README "E-money limits"): what a wallet may hold by tier,
+    # and what may come in per calendar month (counted in LIMITS_TIMEZONE); reversals are exempt
+    balance_cap_unverified: int = Field(default=2_000_000, gt=0)
+    balance_cap_verified: int = Field(default=20_000_000, gt=0)
+    monthly_incoming_cap: int = Field(default=40_000_000, gt=0)
+    limits_timezone: str = "Asia/Jakarta"
     signin_max_failures: int = 5
     signin_lock_seconds: int = 900
     ledger_lease_seconds: int = 30
@@ -68,6 +73,10 @@ class Settings(BaseSettings):
         if self.bot_api_secret.lower() in PLACEHOLDER_SECRETS:
             raise ValueError("BOT_API_SECRET must be set in production")
         return self
+
+    def balance_cap(self, tier: str) -> int:
+        """What a wallet of this tier ("unverified" or "verified") may hold."""
+        return self.balance_cap_verified if tier == "verified" else self.balance_cap_unverified
 
     @cached_property
     def signing_key(self) -> str:

@@ -5,14 +5,17 @@
     ├── Forbidden                     403  forbidden
     │   └── AccountFrozen             403  account_frozen
     ├── NotFound                      404  not_found / user_not_found / bill_not_found
-    ├── Conflict                      409  conflict / already_reversed / interrupted / busy
+    ├── Conflict                      409  conflict / already_reversed / interrupted / busy /
+    │                                      already_verified
     │   ├── UsernameTaken                  username_taken
     │   ├── InsufficientFunds              insufficient_funds
     │   ├── BillNotPayable                 bill_not_payable
     │   ├── IdempotencyConflict            idempotency_conflict / idempotency_in_flight
-    │   └── TelegramNotLinked              telegram_not_linked
+    │   ├── TelegramNotLinked              telegram_not_linked
+    │   └── CannotReceive                  receive_cap_unverified / receive_cap_reached /
+    │                                      receive_monthly_cap (the body names the `payee`)
     ├── InvalidRequest                422  invalid_request / invalid_amount / self_transfer /
-    │                                      limit_exceeded / not_reversible /
+    │                                      limit_exceeded / not_reversible / invalid_identity /
     │                                      idempotency_key_required / idempotency_key_invalid
     ├── OtpRejected                   400  otp_invalid / otp_expired / otp_locked / otp_missing
     ├── TooManyRequests               429  too_many_requests / signin_locked / otp_rate_limited
@@ -27,6 +30,7 @@
 
 Every error carries a machine-readable `code` (what the bot maps to a localised message) and a
 human-readable `detail`. The HTTP body is `{"detail": ..., "code": ...}` (`schemas.ErrorBody`,
+plus `payee` when the refusal is about the account that would receive: `WalletError.body`),
 whose `code` publishes `ErrorCode` in the OpenAPI). A new code is a member of `ErrorCode` plus a
 message in bot/texts.py; tests/test_error_catalogue.py fails until both exist.
 """
@@ -68,6 +72,11 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"  # same Idempotency-Key, different request
     IDEMPOTENCY_IN_FLIGHT = "idempotency_in_flight"  # the first request with this key still runs
     TELEGRAM_NOT_LINKED = "telegram_not_linked"  # an OTP must go to Telegram; no chat is linked
+    # the payee's e-money limits (Bank Indonesia): an unverified wallet would pass its balance cap
+    RECEIVE_CAP_UNVERIFIED = "receive_cap_unverified"
+    RECEIVE_CAP_REACHED = "receive_cap_reached"  # a verified wallet would pass its balance cap
+    RECEIVE_MONTHLY_CAP = "receive_monthly_cap"  # the payee's incoming this calendar month is full
+    ALREADY_VERIFIED = "already_verified"  # an admin verifies an account that is verified
     # 413
     TOO_LARGE = "too_large"  # request body over 64 KiB
     # 422
@@ -77,6 +86,7 @@ class ErrorCode(StrEnum):
     INVALID_DUE_DATE = "invalid_due_date"  # a bill's due date is in the past or too far ahead
     SELF_TRANSFER = "self_transfer"  # sending money to, or billing, oneself
     LIMIT_EXCEEDED = "limit_exceeded"  # over the daily transfer limit
+    INVALID_IDENTITY = "invalid_identity"  # a verification's NIK or date of birth does not hold
     NOT_REVERSIBLE = "not_reversible"  # an admin reverses a movement that is not finished
     IDEMPOTENCY_KEY_REQUIRED = "idempotency_key_required"  # a money request without the header
     IDEMPOTENCY_KEY_INVALID = "idempotency_key_invalid"  # the header is not 1–100 safe characters
@@ -117,11 +127,19 @@ class WalletError(Exception):
     status = 400
     code: ErrorCode = ErrorCode.BAD_REQUEST
 
-    def __init__(self, detail: str, code: ErrorCode | None = None) -> None:
+    def __init__(self, detail: str, code: ErrorCode | None = None, *, payee: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.payee = payee
         if code is not None:
             self.code = code
+
+    def body(self) -> dict[str, str]:
+        """The error as the HTTP body carries it (`schemas.ErrorBody`)."""
+        body = {"detail": self.detail, "code": str(self.code)}
+        if self.payee is not None:
+            body["payee"] = self.payee
+        return body
 
 
 class NotAuthenticated(WalletError):
@@ -186,6 +204,12 @@ class TelegramNotLinked(Conflict):
     """An OTP must go to Telegram but the account has no linked chat."""
 
     code = ErrorCode.TELEGRAM_NOT_LINKED
+
+
+class CannotReceive(Conflict):
+    """The payee's wallet may not take this credit: its balance cap or monthly incoming cap."""
+
+    code = ErrorCode.RECEIVE_CAP_UNVERIFIED
 
 
 class InvalidRequest(WalletError):

@@ -85,7 +85,7 @@ class Idempotency:
             if not attempt.authorized:
                 self.store.idempotency.delete_one({"_id": record_id, "state": "processing"})
                 raise
-            outcome = (error.status, {"detail": error.detail, "code": error.code})
+            outcome = (error.status, error.body())
         self.store.idempotency.update_one(
             {"_id": record_id},
             {"$set": {"state": "completed", "status": outcome[0], "response": outcome[1]}},

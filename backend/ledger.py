@@ -3,25 +3,31 @@
 Every movement (transfer, bill payment, deposit, withdrawal, reversal) is one record in the
 `ledger` collection, driven through states without multi-document transactions:
 
-    pending ──debit src──▶ committed ──credit dst──▶ done
-       └──(debit refused, or abandoned before the debit)──▶ rejected
+    pending ──hold dst──debit src──▶ committed ──credit dst──▶ done
+       └──(hold or debit refused, or abandoned before the debit)──▶ rejected
 
 1. The record is journaled first (`pending`), so a crash at any later instant leaves a trace.
+1b. Hold (every credit but a reversal's): one conditional update of the payee that reserves room
+   under their e-money limits (Bank Indonesia): `room` (balance cap − balance − holds) ≥ amount
+   and this month's incoming + amount ≤ the monthly cap; it pushes the id into `holds`. The
+   payee's caps are kept like the payer's balance: at a commit point, never by reading first.
 2. Debit: one conditional update of the payer's document (balance ≥ amount, not frozen, daily
    limit, and the record id not already in its `outbox`) that also pushes the id into `outbox`.
    This is the commit point: money can't be debited twice, and never below zero.
 3. `pending → committed` (conditional). A `rejected` record whose id sits in an outbox is refunded.
-4. Credit: one conditional update of the payee (`inbox` must not hold the id) pushing the id.
+4. Credit: one conditional update of the payee turning its hold into an `inbox` marker.
    The notices the record carries ("you received", "bill paid") are handed to `announce` now that
    the money has arrived, before the record is done: a crash in between is finished by recovery,
    and their ids make a repeat harmless.
-5. `committed → done`; bill status follows; the record is `finalized`.
+5. `committed → done`; bill status follows; the record is `finalized`. A rejected record gives
+   its debit (refund) and its hold (release) back.
 6. Markers of `done` records are pulled only after a grace period, so that a stale worker can
    never debit or credit the same record twice (its conditional update still finds the marker).
 
 Recovery (`recover`) runs at start-up and periodically: unfinished records older than the lease
 are driven forward (debited → finish; not debited → rejected as interrupted), and accounts still
-holding markers are cleaned. Σ balances + money in flight = Σ deposits − Σ withdrawals always.
+holding markers (outbox, inbox, holds) are cleaned.
+Σ balances + money in flight = Σ deposits − Σ withdrawals always.
 """
 
 from __future__ import annotations
@@ -30,8 +36,9 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
@@ -41,6 +48,7 @@ from backend.db import Doc, Store, now_ms
 from backend.errors import (
     AccountFrozen,
     BillNotPayable,
+    CannotReceive,
     Conflict,
     ErrorCode,
     InsufficientFunds,
@@ -59,6 +67,11 @@ TRANSFER, BILL_PAYMENT, DEPOSIT, WITHDRAWAL, REVERSAL = (
     "reversal",
 )
 USER_KINDS = {TRANSFER, BILL_PAYMENT}  # moved by a user: frozen check, limits
+# credits held against the payee's e-money caps first; a reversal is exempt: it puts back money
+# the account already held, and refusing it would leave a wrong payment standing (README)
+HELD_KINDS = {TRANSFER, BILL_PAYMENT, DEPOSIT}
+UNVERIFIED, VERIFIED = "unverified", "verified"
+LIMITS_MIGRATED = "migration:limits"  # counters doc: accounts older than the limits got their fields
 PENDING, COMMITTED, DONE, REJECTED = "pending", "committed", "done", "rejected"
 INTERRUPTED = ErrorCode.INTERRUPTED
 
@@ -72,6 +85,18 @@ def utc_day(ms: int) -> int:
     """The UTC calendar day of a timestamp as yyyymmdd (daily limits reset at 00:00 UTC)."""
     day = datetime.fromtimestamp(ms / 1000, UTC)
     return day.year * 10000 + day.month * 100 + day.day
+
+
+def calendar_month(ms: int, timezone: str) -> int:
+    """The calendar month of a timestamp in `timezone` as yyyymm (monthly caps reset on the 1st)."""
+    day = datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone))
+    return day.year * 100 + day.month
+
+
+def limit_fields(tier: str, settings: Settings, balance: int = 0) -> Doc:
+    """The e-money limit fields of an account of `tier` holding `balance` and no holds."""
+    cap = settings.balance_cap(tier)
+    return {"tier": tier, "cap": cap, "room": cap - balance, "holds": [], "month": 0, "month_in": 0}
 
 
 @dataclass(frozen=True)
@@ -93,10 +118,17 @@ class MovementRequest:
 class Ledger:
     """Moves money between accounts, exactly once, crash-safe, never below zero."""
 
-    def __init__(self, store: Store, settings: Settings, announce: Callable[..., None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        announce: Callable[..., None] | None = None,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.announce = announce
+        self.clock = clock  # epoch ms: the day and month a movement counts in (tests move it)
         self.lease_ms = settings.ledger_lease_seconds * 1000
         # A done movement's markers outlive it by this much: a worker that read the record before it
         # was done and stalled (GC, a blocked call: pymongo's socket timeout is 15 s) still finds
@@ -148,7 +180,7 @@ class Ledger:
 
     def _journal(self, request: MovementRequest, movement_id: str) -> Doc:
         """Insert the pending record (or return the existing one for a retried id)."""
-        now = now_ms()
+        now = self.clock()
         record: Doc = {
             "_id": movement_id,
             "seq": movement_id,
@@ -165,11 +197,14 @@ class Ledger:
             "finalized": False,
             "open_since": now,  # only while unfinished: the sweeper's index (see recover)
             "day": utc_day(now),
+            "month": self.month_of(now),
             "created_at": now,
             "updated_at": now,
         }
         if request.reversal_of is not None:
             record["reversal_of"] = request.reversal_of
+        if request.dst is not None and request.kind in HELD_KINDS:
+            record["hold"] = True
         if request.notices:
             record["notices"] = list(request.notices)
         try:
@@ -210,6 +245,10 @@ class Ledger:
                 return self._reject(record, INTERRUPTED)
         if record["kind"] == BILL_PAYMENT and not self._claim_bill(record):
             return self._reject(record, ErrorCode.BILL_NOT_PAYABLE)
+        if record.get("hold"):
+            reason = self._hold(record)
+            if reason is not None:
+                return self._reject(record, reason)
         if record["src"] is not None:
             balance, reason = self._debit(record)  # (None, None) when already debited
             if reason is not None:
@@ -242,7 +281,7 @@ class Ledger:
             "outbox": {"$nin": [record["_id"]]},
         }
         update: Doc = {
-            "$inc": {"balance": -amount, "in_flight": 1},
+            "$inc": {"balance": -amount, "room": amount, "in_flight": 1},
             "$push": {"outbox": record["_id"]},
         }
         if record["kind"] not in USER_KINDS:
@@ -282,23 +321,104 @@ class Ledger:
             return ErrorCode.INSUFFICIENT_FUNDS
         return None
 
-    def precheck(self, request: MovementRequest, payer: Doc) -> None:
+    def precheck(self, request: MovementRequest, payer: Doc | None, payee: Doc | None) -> None:
         """Raise now what `move` would refuse as things stand (for refusing before an OTP is made).
-        Only a hint: the debit's conditional update stays the one that decides."""
+        Only a hint: the conditional updates of the hold and the debit stay the ones that decide."""
         self._validate(request, payee_known=True)
-        reason = self._refusal(payer, request.kind, request.amount, utc_day(now_ms()))
+        now = self.clock()
+        reason = None
+        if payer is not None:
+            reason = self._refusal(payer, request.kind, request.amount, utc_day(now))
+        if reason is None and payee is not None and request.kind in HELD_KINDS:
+            reason = self._credit_refusal(payee, request.amount, self.month_of(now))
         if reason is not None:
-            cls, detail = REFUSALS[reason]
-            raise cls(detail, reason)
+            raise _error(reason, payee["_id"] if payee is not None else None)
+
+    def today(self) -> date:
+        """Today's date in LIMITS_TIMEZONE, by the ledger's clock."""
+        return datetime.fromtimestamp(self.clock() / 1000, ZoneInfo(self.settings.limits_timezone)).date()
+
+    def month_of(self, ms: int) -> int:
+        """The calendar month (yyyymm, in LIMITS_TIMEZONE) that a credit at `ms` counts in."""
+        return calendar_month(ms, self.settings.limits_timezone)
+
+    # ---- the payee's caps ---------------------------------------------------------------
+
+    def _hold(self, record: Doc) -> str | None:
+        """Reserve room for the credit under the payee's caps: None, or why it was refused.
+
+        One conditional update decides (balance cap via `room`, monthly cap via `month_in`);
+        a hold already made, or already turned into the credit, is found and kept.
+        """
+        amount, month, movement_id = record["amount"], record["month"], record["_id"]
+        cap = self.settings.monthly_incoming_cap
+        base: Doc = {
+            "_id": record["dst"],
+            "room": {"$gte": amount},
+            "holds": {"$nin": [movement_id]},
+            "inbox": {"$nin": [movement_id]},
+        }
+        update: Doc = {"$inc": {"room": -amount, "in_flight": 1}, "$push": {"holds": movement_id}}
+        for _ in range(3):  # a concurrent change can make one attempt miss; re-read the reason
+            if amount <= cap:
+                # this month (or, a few ms past midnight, already the next one: counted there)
+                this_month = {**base, "month": {"$gte": month}, "month_in": {"$lte": cap - amount}}
+                if self._matched(this_month, _inc(update, month_in=amount)):
+                    return None
+                new_month = {**base, "month": {"$lt": month}}
+                if self._matched(new_month, {**update, "$set": {"month": month, "month_in": amount}}):
+                    return None
+            payee = self.store.users.find_one({"_id": record["dst"]})
+            if payee is None:
+                return ErrorCode.USER_NOT_FOUND
+            if movement_id in payee.get("holds", ()) or movement_id in payee.get("inbox", ()):
+                return None
+            reason = self._credit_refusal(payee, amount, month)
+            if reason is not None:
+                return reason
+        return ErrorCode.BUSY
+
+    def _credit_refusal(self, payee: Doc, amount: int, month: int) -> ErrorCode | None:
+        """What the hold of `amount` for this account would refuse, as of its document."""
+        if payee.get("room", 0) < amount:
+            verified = payee.get("tier") == VERIFIED
+            return ErrorCode.RECEIVE_CAP_REACHED if verified else ErrorCode.RECEIVE_CAP_UNVERIFIED
+        incoming = payee.get("month_in", 0) if payee.get("month", 0) >= month else 0
+        if incoming + amount > self.settings.monthly_incoming_cap:
+            return ErrorCode.RECEIVE_MONTHLY_CAP
+        return None
+
+    def _release(self, record: Doc) -> None:
+        """Give back the hold of a rejected movement (at most once: the marker goes with it)."""
+        if not record.get("hold"):
+            return
+        amount = record["amount"]
+        match: Doc = {"_id": record["dst"], "holds": record["_id"]}
+        update: Doc = {"$inc": {"room": amount, "in_flight": -1}, "$pull": {"holds": record["_id"]}}
+        # this month's incoming goes back only while it is still the month the hold counted in
+        if not self._matched({**match, "month": record["month"]}, _inc(update, month_in=-amount)):
+            self.store.users.update_one(match, update)
+
+    def _matched(self, match: Doc, update: Doc) -> bool:
+        """One conditional account update; True when it applied."""
+        return self.store.users.update_one(match, update).modified_count == 1
 
     def _credit(self, record: Doc) -> None:
         """Give the amount to the payee, once (the inbox marker makes a repeat a no-op)."""
-        self.store.users.update_one(
-            {"_id": record["dst"], "inbox": {"$nin": [record["_id"]]}},
-            {
-                "$inc": {"balance": record["amount"], "in_flight": 1},
-                "$push": {"inbox": record["_id"]},
-            },
+        amount, movement_id = record["amount"], record["_id"]
+        if record.get("hold"):  # the room is reserved already: the hold becomes the credit
+            self.store.users.update_one(
+                {"_id": record["dst"], "holds": movement_id},
+                {
+                    "$inc": {"balance": amount},
+                    "$pull": {"holds": movement_id},
+                    "$push": {"inbox": movement_id},
+                },
+            )
+            return
+        self.store.users.update_one(  # a reversal: exempt from the caps, it takes room it finds
+            {"_id": record["dst"], "inbox": {"$nin": [movement_id]}},
+            {"$inc": {"balance": amount, "room": -amount, "in_flight": 1}, "$push": {"inbox": movement_id}},
         )
 
     def _claim_bill(self, record: Doc) -> bool:
@@ -360,6 +480,7 @@ class Ledger:
             return record
         if record["state"] == REJECTED:
             self._refund(record)
+            self._release(record)
         if record["bill_code"] and record["kind"] == BILL_PAYMENT:
             self._settle_bill(record)
         if record.get("reversal_of") and record["state"] == REJECTED:
@@ -379,7 +500,7 @@ class Ledger:
         self.store.users.update_one(
             {"_id": record["src"], "outbox": record["_id"]},
             {
-                "$inc": {"balance": record["amount"], "in_flight": -1},
+                "$inc": {"balance": record["amount"], "room": -record["amount"], "in_flight": -1},
                 "$pull": {"outbox": record["_id"]},
             },
         )
@@ -404,6 +525,72 @@ class Ledger:
     def _exists(self, username: str) -> bool:
         """True when the account exists (find_one by _id: indexed on every store)."""
         return self.store.users.find_one({"_id": username}, {"_id": 1}) is not None
+
+    # ---- tiers ----------------------------------------------------------------------------
+
+    def limits_of(self, user: Doc) -> Doc:
+        """An account's e-money limits as they stand: tier, balance cap, what can still come in."""
+        month = self.month_of(self.clock())
+        cap = self.settings.monthly_incoming_cap
+        incoming = user.get("month_in", 0) if user.get("month", 0) >= month else 0
+        room = max(0, user.get("room", 0))
+        return {
+            "tier": user.get("tier", UNVERIFIED),
+            "balance_cap": user.get("cap", self.settings.balance_cap_unverified),
+            "monthly_incoming_cap": cap,
+            "incoming_this_month": incoming,
+            "can_receive": max(0, min(room, cap - incoming)),
+            "month": f"{month // 100:04d}-{month % 100:02d}",
+        }
+
+    def set_tier(self, username: str, tier: str, fields: Doc, unset: tuple[str, ...] = ()) -> Doc:
+        """Move an account to `tier` (its balance cap follows) and set `fields` with it.
+
+        One conditional update on (tier, cap) as read: the cap and its `room` change together, so
+        a hold racing with this call is measured against one cap or the other, never a mix. A
+        lowered cap can leave `room` below zero: the money stays, nothing more comes in.
+        """
+        for _ in range(5):
+            user = self.store.users.find_one({"_id": username}, {"tier": 1, "cap": 1})
+            if user is None:
+                raise NotFound(f"user {username!r} not found", ErrorCode.USER_NOT_FOUND)
+            cap = self.settings.balance_cap(tier)
+            update: Doc = {
+                "$set": {**fields, "tier": tier, "cap": cap, "updated_at": now_ms()},
+                "$inc": {"room": cap - user["cap"]},
+            }
+            if unset:
+                update["$unset"] = dict.fromkeys(unset, "")
+            after = self.store.users.find_one_and_update(
+                {"_id": username, "tier": user["tier"], "cap": user["cap"]},
+                update,
+                return_document=ReturnDocument.AFTER,
+            )
+            if after is not None:
+                return after
+        raise Conflict("the account is busy; try again", ErrorCode.BUSY)
+
+    def apply_caps(self) -> int:
+        """At start-up: give accounts made before the limits their fields, and move every account
+        whose cap is not its tier's current setting to it; returns the accounts changed."""
+        changed = 0
+        if self.store.counters.find_one({"_id": LIMITS_MIGRATED}, {"_id": 1}) is None:
+            for user in list(self.store.users.find({}, {"tier": 1, "balance": 1})):
+                if "tier" not in user:
+                    fields = limit_fields(UNVERIFIED, self.settings, user.get("balance", 0))
+                    match = {"_id": user["_id"], "balance": user.get("balance", 0)}
+                    changed += self._matched(match, {"$set": fields})
+            self.store.counters.replace_one({"_id": LIMITS_MIGRATED}, {"_id": LIMITS_MIGRATED}, upsert=True)
+        for tier in (UNVERIFIED, VERIFIED):
+            cap = self.settings.balance_cap(tier)
+            for bound in ("$lt", "$gt"):
+                for user in list(self.store.users.find({"cap": {bound: cap}}, {"tier": 1})):
+                    if user["tier"] == tier:
+                        self.set_tier(user["_id"], tier, {})
+                        changed += 1
+        if changed:
+            logger.info("e-money caps applied to %d accounts", changed)
+        return changed
 
     # ---- recovery -------------------------------------------------------------------------
 
@@ -434,8 +621,9 @@ class Ledger:
     def _clean_markers(self) -> None:
         """Pull markers of finished movements: rejected ones refund, done ones after the grace."""
         now = now_ms()
-        for user in list(self.store.users.find({"in_flight": {"$gt": 0}}, {"outbox": 1, "inbox": 1})):
-            for box in ("outbox", "inbox"):
+        boxes = ("outbox", "inbox", "holds")
+        for user in list(self.store.users.find({"in_flight": {"$gt": 0}}, dict.fromkeys(boxes, 1))):
+            for box in boxes:
                 for movement_id in list(user.get(box, [])):
                     self._clean_marker(user["_id"], box, movement_id, now)
 
@@ -448,6 +636,8 @@ class Ledger:
             return
         if record["state"] == REJECTED and box == "outbox":
             self._refund(record)
+        elif record["state"] == REJECTED and box == "holds":
+            self._release(record)
         elif record["state"] == DONE and record.get("done_at", 0) < now - self.grace_ms:
             self.store.users.update_one(
                 {"_id": username, box: movement_id},
@@ -533,6 +723,15 @@ REFUSALS: dict[str, tuple[type[WalletError], str]] = {
     ErrorCode.LIMIT_EXCEEDED: (InvalidRequest, "this would exceed your daily transfer limit"),
     ErrorCode.BILL_NOT_PAYABLE: (BillNotPayable, "this bill is not open for payment"),
     ErrorCode.USER_NOT_FOUND: (NotFound, "user does not exist"),
+    ErrorCode.RECEIVE_CAP_UNVERIFIED: (
+        CannotReceive,
+        "{payee}'s wallet cannot receive that much yet; they can verify their account",
+    ),
+    ErrorCode.RECEIVE_CAP_REACHED: (CannotReceive, "{payee}'s wallet cannot hold that much more"),
+    ErrorCode.RECEIVE_MONTHLY_CAP: (
+        CannotReceive,
+        "{payee}'s wallet cannot receive that much more this month",
+    ),
     INTERRUPTED: (Conflict, "the request was interrupted before money moved; send it again"),
     ErrorCode.BUSY: (Conflict, "the account is busy; try again"),
 }
@@ -540,8 +739,16 @@ REFUSALS: dict[str, tuple[type[WalletError], str]] = {
 
 def _error_for(record: Doc) -> WalletError:
     """The domain error that tells a client why a movement was rejected."""
-    cls, detail = REFUSALS.get(record["reason"], (Conflict, "the movement was rejected"))
-    return cls(detail, record["reason"])
+    return _error(record["reason"], record["dst"])
+
+
+def _error(reason: str, payee: str | None) -> WalletError:
+    """The domain error of a refusal (`payee`: who would have received, for the cap refusals)."""
+    cls, detail = REFUSALS.get(reason, (Conflict, "the movement was rejected"))
+    code = ErrorCode(reason) if reason in REFUSALS else None  # every reason recorded is one of ours
+    if cls is CannotReceive:
+        return cls(detail.format(payee=f"@{payee}"), code, payee=payee)
+    return cls(detail, code)
 
 
 def public_movement(record: Doc, viewer: str | None = None) -> dict[str, Any]:

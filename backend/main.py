@@ -133,7 +133,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(WalletError)
     async def wallet_error(_: Request, exc: WalletError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail, "code": exc.code}, status_code=exc.status)
+        return JSONResponse(exc.body(), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -191,6 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = open_store(settings)
         wallet = Wallet(store, settings)
+        wallet.ledger.apply_caps()
         wallet.accounts.ensure_admin()
         wallet.ledger.recover()
         scheduler = start_sweeper(wallet, settings.sweeper_interval_seconds)

@@ -68,6 +68,9 @@ class ErrorBody(BaseModel):
 
     detail: str
     code: ErrorCode
+    payee: str | None = Field(
+        default=None, description="the account that cannot receive the money (receive_* codes only)"
+    )
 
 
 class Health(BaseModel):
@@ -117,6 +120,26 @@ class UserPublic(BaseModel):
     name: str
 
 
+class Limits(BaseModel):
+    """An account's e-money limits (Bank Indonesia) as they stand now."""
+
+    tier: Literal["unverified", "verified"] = Field(description="verified: KYC done by an admin")
+    balance_cap: int = Field(description="the most this wallet may hold")
+    monthly_incoming_cap: int = Field(description="the most that may come in per calendar month")
+    incoming_this_month: int = Field(description="what came in (or is coming in) this month")
+    can_receive: int = Field(description="the largest credit this wallet can take right now")
+    month: str = Field(description="the calendar month counted (yyyy-mm, Asia/Jakarta)")
+
+
+class Verification(BaseModel):
+    """The KYC record of a verified account; the NIK only ever shown masked."""
+
+    full_name: str
+    nik: str = Field(description="masked: only the last 4 digits are kept")
+    date_of_birth: str
+    verified_at: str | None
+
+
 class UserPrivate(UserPublic):
     """My own profile and balance."""
 
@@ -128,6 +151,8 @@ class UserPrivate(UserPublic):
     lang: Lang
     telegram_linked: bool
     role: str
+    limits: Limits
+    verification: Verification | None
 
 
 class LangUpdate(Strict):
@@ -294,6 +319,20 @@ class AdminUser(UserPrivate):
     """A user as an admin sees it."""
 
     created_at: str | None
+
+
+class VerifyForm(Strict):
+    """An admin verifies an account from the holder's identity card (KTP)."""
+
+    full_name: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_one_line_name)]
+    nik: Annotated[str, Field(max_length=32, description="16 digits, checked against date_of_birth")]
+    date_of_birth: date
+
+
+class UnverifyForm(Strict):
+    """An admin lowers a verified account to unverified again, and says why."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_one_line_name)]
 
 
 class AdminUserList(BaseModel):

@@ -9,18 +9,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from backend.accounts import Accounts
+from backend.accounts import Accounts, private_view
 from backend.bills import CANCELLED, OPEN, Bills, check_due_date, normalize_code, public_bill
 from backend.config import Settings
 from backend.db import Doc, Store, now_ms
-from backend.errors import ErrorCode, InvalidRequest, NotFound, WalletError
+from backend.errors import Conflict, ErrorCode, InvalidRequest, NotFound, WalletError
 from backend.idempotency import Attempt, Idempotency, Outcome, request_hash
+from backend.identity import check_nik, mask_nik
 from backend.ledger import (
     BILL_PAYMENT,
     DEPOSIT,
     DONE,
     REVERSAL,
     TRANSFER,
+    UNVERIFIED,
+    VERIFIED,
     Ledger,
     MovementRequest,
     iso,
@@ -29,7 +32,7 @@ from backend.ledger import (
 from backend.notices import NoticeKind, Notices
 from backend.otp import Otps, binding_of
 from backend.ratelimit import RateLimiter
-from backend.schemas import BillCreate, OtpRequest, TransferCreate
+from backend.schemas import BillCreate, OtpRequest, TransferCreate, VerifyForm
 from backend.security import Tokens
 
 logger = logging.getLogger(__name__)
@@ -61,11 +64,12 @@ class Wallet:
             if party is None or form.amount is None:
                 who = "recipient" if form.action == "transfer" else "payer"
                 raise InvalidRequest(f"{who} and amount are required for {form.action}")
-            self._check_counterparty(user, party)
+            other = self._check_counterparty(user, party)
             binding = binding_of(form.action, party=party, amount=form.amount)
             summary: dict[str, Any] = {"party": party, "amount": form.amount}
             if form.action == "transfer":
-                self.ledger.precheck(MovementRequest(TRANSFER, form.amount, user["_id"], party), user)
+                transfer = MovementRequest(TRANSFER, form.amount, user["_id"], other["_id"])
+                self.ledger.precheck(transfer, user, other)
             else:  # a bill its payer could never pay in one transfer
                 self.ledger.check_amount(MovementRequest(BILL_PAYMENT, form.amount, party, user["_id"]))
         else:
@@ -75,7 +79,7 @@ class Wallet:
             binding = binding_of("pay_bill", bill_code=bill["code"])
             summary = {"party": bill["issuer"], "amount": bill["amount"], "bill_code": bill["code"]}
             payment = MovementRequest(BILL_PAYMENT, bill["amount"], user["_id"], bill["issuer"])
-            self.ledger.precheck(payment, user)
+            self.ledger.precheck(payment, user, self.store.users.find_one({"_id": bill["issuer"]}))
         self.otps.issue(user, form.action, binding, summary)
 
     def _check_counterparty(self, user: Doc, party: str) -> Doc:
@@ -235,6 +239,38 @@ class Wallet:
             self._announce_bill(payer, NoticeKind.REMINDER, bill, OPEN, round=bill["reminded_at"])
             queued += payer is not None and "telegram_chat_id" in payer
         return {"claimed": len(bills), "queued": queued}
+
+    # ---- profiles and tiers -------------------------------------------------------------------
+
+    def profile(self, user: Doc) -> dict[str, Any]:
+        """A user's own view of their account: profile, balance and e-money limits."""
+        return private_view(user, self.settings.currency, self.ledger.limits_of(user))
+
+    def verify(self, admin: Doc, username: str, form: VerifyForm) -> dict[str, Any]:
+        """KYC: an admin read the holder's identity card; the account becomes verified (its balance
+        cap rises). The NIK is checked against the date of birth and kept masked; audited."""
+        target = self.accounts.get(username)
+        if target.get("tier") == VERIFIED:
+            raise Conflict("this account is verified already", ErrorCode.ALREADY_VERIFIED)
+        check_nik(form.nik, form.date_of_birth, self.ledger.today())
+        kyc = {
+            "full_name": form.full_name,
+            "nik": mask_nik(form.nik),
+            "date_of_birth": form.date_of_birth.isoformat(),
+            "verified_at": now_ms(),
+            "verified_by": admin["_id"],
+        }
+        user = self.ledger.set_tier(target["_id"], VERIFIED, {"kyc": kyc})
+        self.audit(admin, "verify", target["_id"], {"nik": kyc["nik"], "full_name": form.full_name})
+        return self.profile(user)
+
+    def unverify(self, admin: Doc, username: str, reason: str) -> dict[str, Any]:
+        """Lower an account to unverified (its cap falls; money above it stays, none comes in)."""
+        target = self.accounts.get(username)
+        user = self.ledger.set_tier(target["_id"], UNVERIFIED, {}, unset=("kyc",))
+        kyc = target.get("kyc") or {}
+        self.audit(admin, "unverify", target["_id"], {"reason": reason, "nik": kyc.get("nik")})
+        return self.profile(user)
 
     # ---- admin ------------------------------------------------------------------------------
 

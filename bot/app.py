@@ -72,6 +72,7 @@ def register_handlers(application: Application) -> None:
             build_flows(),  # first: a flow in progress sees its chat's messages before anything
             CommandHandler("start", commands.start),
             CommandHandler("me", commands.me),
+            CommandHandler("limits", commands.limits),
             CommandHandler("help", commands.help_command),
             CommandHandler("logout", commands.logout),
             CommandHandler("lang", commands.lang_command),

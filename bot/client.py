@@ -28,11 +28,12 @@ JSON = Any
 class BackendError(Exception):
     """The backend answered with an error body {"detail", "code"}."""
 
-    def __init__(self, status: int, code: str, detail: str = "") -> None:
+    def __init__(self, status: int, code: str, detail: str = "", payee: str | None = None) -> None:
         super().__init__(f"{status} {code}: {detail}")
         self.status = status
         self.code = code
         self.detail = detail
+        self.payee = payee  # the account a receive_* refusal is about
 
 
 class NotLoggedIn(BackendError):
@@ -107,9 +108,15 @@ class BackendClient:
                 body = response.json()
             except ValueError:
                 body = {}
-            code = body.get("code") if isinstance(body, dict) else None
-            detail = body.get("detail") if isinstance(body, dict) else None
-            raise BackendError(response.status_code, str(code or "unknown"), str(detail or ""))
+            if not isinstance(body, dict):
+                body = {}
+            code, detail, payee = body.get("code"), body.get("detail"), body.get("payee")
+            raise BackendError(
+                response.status_code,
+                str(code or "unknown"),
+                str(detail or ""),
+                payee if isinstance(payee, str) else None,
+            )
         return response.json() if response.content else None
 
     async def _call(self, method: str, path: str, *, idempotent: bool = False, **kwargs: Any) -> JSON:

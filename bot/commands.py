@@ -15,7 +15,9 @@ from bot.common import (
     chat_data,
     edit,
     guarded,
+    lang_of,
     say,
+    say_text,
     session_of,
 )
 from bot.keyboards import LANG, lang_keyboard
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 MENU = (
     "start",
     "me",
+    "limits",
     "transfer",
     "bill",
     "pay",
@@ -59,12 +62,43 @@ async def start(update: Update, context: Context) -> None:
 
 @guarded
 async def me(update: Update, context: Context) -> None:
-    """/me: name, username and balance."""
+    """/me: name, username, balance and the account's tier."""
     profile = await backend(context).me(session_of(context))
-    balance = format_amount(profile["amount_credit"])
-    await say(update, context, "me", name=profile["name"], username=profile["username"], balance=balance)
+    limits = profile["limits"]
+    await say(
+        update,
+        context,
+        "me",
+        name=profile["name"],
+        username=profile["username"],
+        balance=format_amount(profile["amount_credit"]),
+        tier=t(lang_of(update, context), f"tier_{limits['tier']}"),
+        cap=format_amount(limits["balance_cap"]),
+    )
     if profile.get("frozen"):
         await say(update, context, "frozen")
+
+
+@guarded
+async def limits(update: Update, context: Context) -> None:
+    """/limits: the tier, the balance cap and what can still come in this calendar month."""
+    profile = await backend(context).me(session_of(context))
+    limits, lang = profile["limits"], lang_of(update, context)
+    year, month = limits["month"].split("-")
+    text = t(
+        lang,
+        "limits",
+        tier=t(lang, f"tier_{limits['tier']}"),
+        cap=format_amount(limits["balance_cap"]),
+        balance=format_amount(profile["amount_credit"]),
+        month=f"{month}/{year}",
+        incoming=format_amount(limits["incoming_this_month"]),
+        monthly_cap=format_amount(limits["monthly_incoming_cap"]),
+        can_receive=format_amount(limits["can_receive"]),
+    )
+    if limits["tier"] != "verified":
+        text += "\n\n" + t(lang, "limits_verify_hint")
+    await say_text(update, context, text)
 
 
 async def help_command(update: Update, context: Context) -> None:

@@ -166,7 +166,7 @@ async def _explain(update: Update, context: Context, exc: Exception) -> None:
     elif isinstance(exc, BackendUnavailable):
         await say(update, context, "backend_down")
     elif isinstance(exc, BackendError):
-        await say_text(update, context, error_text(lang, exc.code))
+        await say_text(update, context, error_text(lang, exc.code, exc.payee))
     else:
         await say(update, context, "generic_error")
 

@@ -28,11 +28,13 @@ EN: dict[str, str] = {
     "cmd_history": "Your transactions",
     "cmd_lang": "Bahasa Indonesia / English",
     "cmd_help": "What this bot can do",
+    "cmd_limits": "How much your wallet can hold and receive",
     "cmd_cancel": "Stop what you are doing",
     "help": (
         "Mata Duitan — your e-wallet on Telegram.\n\n"
         "/start — your account and balance\n"
         "/me — your name, username and balance\n"
+        "/limits — how much your wallet can hold and receive\n"
         "/register — create an account\n"
         "/login — log in\n"
         "/logout — log out of this chat\n"
@@ -47,7 +49,20 @@ EN: dict[str, str] = {
     ),
     # general -----------------------------------------------------------------
     "welcome": "Welcome to Mata Duitan! Send /register to create an account or /login to log in.",
-    "me": "{name} (@{username})\nBalance: {balance}",
+    "me": "{name} (@{username})\nBalance: {balance}\n{tier}: holds up to {cap}. Send /limits for more.",
+    "tier_unverified": "Unverified account",
+    "tier_verified": "Verified account",
+    "limits": (
+        "{tier}\n"
+        "Your wallet can hold up to {cap}; your balance is {balance}.\n"
+        "Received this month ({month}): {incoming} of {monthly_cap}.\n"
+        "You can still receive: {can_receive}."
+    ),
+    "limits_verify_hint": (
+        "Verified accounts can hold more (Bank Indonesia's e-money rules): ask a Mata Duitan admin "
+        "to verify you with your KTP (full name, NIK and date of birth)."
+    ),
+    "the_payee": "The recipient",
     "frozen": "Your account is frozen: you can look, but not move money.",
     "unknown": "Sorry, I did not understand that. Send /help to see what I can do.",
     "cancelled": "Cancelled. Nothing was charged.",
@@ -185,6 +200,11 @@ EN: dict[str, str] = {
     "error_invalid_due_date": "That due date is not accepted: it must be today or later, and at most a year ahead.",
     "error_self_transfer": "You cannot send money to yourself.",
     "error_limit_exceeded": "That is over your limit. Try a smaller amount.",
+    "error_receive_cap_unverified": "{payee}'s wallet cannot receive that much yet; they can verify their account to hold more. Nothing was charged.",
+    "error_receive_cap_reached": "{payee}'s wallet cannot hold that much more. Nothing was charged.",
+    "error_receive_monthly_cap": "{payee}'s wallet cannot receive that much more this month. Nothing was charged.",
+    "error_already_verified": "That account is verified already.",
+    "error_invalid_identity": "Those identity details do not check out (NIK or date of birth).",
     "error_invalid_credentials": "Wrong username or password.",
     "error_token_invalid": "Your login has ended. Please /login again.",
     "error_signin_locked": "Too many failed logins. Wait a while and try again.",
@@ -233,11 +253,13 @@ ID: dict[str, str] = {
     "cmd_history": "Riwayat transaksi",
     "cmd_lang": "Bahasa Indonesia / English",
     "cmd_help": "Apa yang bisa dilakukan bot ini",
+    "cmd_limits": "Berapa yang dapat ditampung dan diterima dompet Anda",
     "cmd_cancel": "Batalkan yang sedang berjalan",
     "help": (
         "Mata Duitan — dompet digital Anda di Telegram.\n\n"
         "/start — akun dan saldo Anda\n"
         "/me — nama, username, dan saldo Anda\n"
+        "/limits — berapa yang dapat ditampung dan diterima dompet Anda\n"
         "/register — buat akun\n"
         "/login — masuk\n"
         "/logout — keluar dari chat ini\n"
@@ -251,7 +273,20 @@ ID: dict[str, str] = {
         "Nominal bisa ditulis 50000, 50.000, Rp 50.000, 50rb, atau 1,5jt."
     ),
     "welcome": "Selamat datang di Mata Duitan! Kirim /register untuk membuat akun atau /login untuk masuk.",
-    "me": "{name} (@{username})\nSaldo: {balance}",
+    "me": "{name} (@{username})\nSaldo: {balance}\n{tier}: menampung hingga {cap}. Kirim /limits untuk rinciannya.",
+    "tier_unverified": "Akun belum terverifikasi",
+    "tier_verified": "Akun terverifikasi",
+    "limits": (
+        "{tier}\n"
+        "Dompet Anda dapat menampung hingga {cap}; saldo Anda {balance}.\n"
+        "Diterima bulan ini ({month}): {incoming} dari {monthly_cap}.\n"
+        "Anda masih dapat menerima: {can_receive}."
+    ),
+    "limits_verify_hint": (
+        "Akun terverifikasi dapat menampung lebih banyak (ketentuan uang elektronik Bank Indonesia): "
+        "minta admin Mata Duitan memverifikasi Anda dengan KTP (nama lengkap, NIK, dan tanggal lahir)."
+    ),
+    "the_payee": "Penerima",
     "frozen": "Akun Anda dibekukan: Anda bisa melihat, tetapi tidak bisa memindahkan uang.",
     "unknown": "Maaf, saya tidak mengerti. Kirim /help untuk melihat apa yang bisa saya lakukan.",
     "cancelled": "Dibatalkan. Tidak ada dana yang terpotong.",
@@ -381,6 +416,11 @@ ID: dict[str, str] = {
     "error_invalid_due_date": "Tanggal jatuh tempo itu tidak diterima: harus hari ini atau sesudahnya, paling lambat setahun lagi.",
     "error_self_transfer": "Anda tidak bisa mengirim uang ke diri sendiri.",
     "error_limit_exceeded": "Itu melebihi batas Anda. Coba nominal yang lebih kecil.",
+    "error_receive_cap_unverified": "Dompet {payee} belum dapat menerima sebanyak itu; pemiliknya dapat memverifikasi akunnya agar bisa menampung lebih banyak. Tidak ada dana yang terpotong.",
+    "error_receive_cap_reached": "Dompet {payee} tidak dapat menampung sebanyak itu lagi. Tidak ada dana yang terpotong.",
+    "error_receive_monthly_cap": "Dompet {payee} tidak dapat menerima sebanyak itu lagi bulan ini. Tidak ada dana yang terpotong.",
+    "error_already_verified": "Akun itu sudah terverifikasi.",
+    "error_invalid_identity": "Data identitas itu tidak cocok (NIK atau tanggal lahir).",
     "error_invalid_credentials": "Username atau kata sandi salah.",
     "error_token_invalid": "Sesi Anda telah berakhir. Silakan /login lagi.",
     "error_signin_locked": "Terlalu banyak gagal masuk. Tunggu sebentar lalu coba lagi.",
@@ -434,7 +474,10 @@ def t(lang: str, key: str, **kwargs: Any) -> str:
     return template.format(**kwargs) if kwargs else template
 
 
-def error_text(lang: str, code: str) -> str:
-    """The localized message for a backend error `code` (generic when unknown)."""
+def error_text(lang: str, code: str, payee: str | None = None) -> str:
+    """The localized message for a backend error `code` (generic when unknown); `payee` names
+    the account a receive_* refusal is about."""
     key = f"error_{code}"
-    return t(lang, key) if key in EN else t(lang, "generic_error")
+    if key not in EN:
+        return t(lang, "generic_error")
+    return t(lang, key, payee=f"@{payee}" if payee else t(lang, "the_payee"))

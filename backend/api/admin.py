@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
-from backend.accounts import private_view
 from backend.api.deps import AdminUser, IdempotencyKey, WalletDep, current_admin
 from backend.api.responses import SIGNED_IN
 from backend.ledger import DEPOSIT, WITHDRAWAL, public_movement
@@ -19,6 +18,8 @@ from backend.schemas import (
     Page,
     Reconciliation,
     ReverseForm,
+    UnverifyForm,
+    VerifyForm,
 )
 from backend.schemas import AdminUser as AdminUserSchema
 
@@ -58,8 +59,7 @@ def list_users(
 ) -> dict[str, Any]:
     """Users in username order, optionally those whose username starts with `q`."""
     page, next_cursor = wallet.accounts.search(q, limit=limit, cursor=cursor)
-    currency = wallet.settings.currency
-    return {"items": [private_view(u, currency) for u in page], "next_cursor": next_cursor}
+    return {"items": [wallet.profile(u) for u in page], "next_cursor": next_cursor}
 
 
 @router.post("/users/{username}/freeze", response_model=AdminUserSchema)
@@ -67,7 +67,7 @@ def freeze(username: str, admin: AdminUser, wallet: WalletDep) -> dict[str, Any]
     """Freeze an account: it can sign in and read, not move money."""
     user = wallet.accounts.set_frozen(username, True)
     wallet.audit(admin, "freeze", user["_id"], {})
-    return private_view(user, wallet.settings.currency)
+    return wallet.profile(user)
 
 
 @router.post("/users/{username}/unfreeze", response_model=AdminUserSchema)
@@ -75,7 +75,22 @@ def unfreeze(username: str, admin: AdminUser, wallet: WalletDep) -> dict[str, An
     """Unfreeze an account."""
     user = wallet.accounts.set_frozen(username, False)
     wallet.audit(admin, "unfreeze", user["_id"], {})
-    return private_view(user, wallet.settings.currency)
+    return wallet.profile(user)
+
+
+@router.post("/users/{username}/verify", response_model=AdminUserSchema)
+def verify(username: str, form: VerifyForm, admin: AdminUser, wallet: WalletDep) -> dict[str, Any]:
+    """KYC-verify an account from the holder's identity card: full name, NIK (16 digits, checked
+    against the date of birth) and date of birth. The balance cap rises to the verified tier's;
+    the NIK is kept masked (last 4 digits) and never shown in full again. Audited."""
+    return wallet.verify(admin, username, form)
+
+
+@router.post("/users/{username}/unverify", response_model=AdminUserSchema)
+def unverify(username: str, form: UnverifyForm, admin: AdminUser, wallet: WalletDep) -> dict[str, Any]:
+    """Lower an account to unverified again, with a reason (audited). Money above the lower cap
+    stays where it is; nothing more comes in until the balance is under it."""
+    return wallet.unverify(admin, username, form.reason)
 
 
 @router.get("/ledger", response_model=Page)

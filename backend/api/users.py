@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from backend.accounts import private_view
 from backend.api.deps import CurrentUser, WalletDep, own_or_admin
 from backend.api.responses import ANY, errors
 from backend.ledger import public_movement
@@ -21,14 +20,14 @@ Cursor = Annotated[str | None, Query(max_length=64, pattern=r"^[0-9a-f]+$")]
 @router.get("", response_model=UserPrivate)
 def me(user: CurrentUser, wallet: WalletDep) -> dict[str, Any]:
     """My profile and balance."""
-    return private_view(user, wallet.settings.currency)
+    return wallet.profile(user)
 
 
 @router.put("/lang", response_model=UserPrivate)
 def set_lang(form: LangUpdate, user: CurrentUser, wallet: WalletDep) -> dict[str, Any]:
     """Choose the language of the messages the wallet sends me."""
     wallet.accounts.set_lang(user["_id"], form.lang)
-    return private_view(wallet.accounts.get(user["_id"]), wallet.settings.currency)
+    return wallet.profile(wallet.accounts.get(user["_id"]))
 
 
 @router.get("/transfer/{username}", response_model=Page, responses=errors(403, 404))

@@ -37,7 +37,15 @@ from bot.common import (
 from bot.keyboards import CANCEL, CANCEL_PATTERN, CONFIRM, CONFIRM_PATTERN, confirm_keyboard
 from bot.texts import error_text, t
 
-AMOUNT_CODES = {"insufficient_funds", "limit_exceeded", "invalid_amount"}
+# refusals a smaller amount can cure: the flow asks for the amount again
+AMOUNT_CODES = {
+    "insufficient_funds",
+    "limit_exceeded",
+    "invalid_amount",
+    "receive_cap_unverified",
+    "receive_cap_reached",
+    "receive_monthly_cap",
+}
 OTP_SHAPE = re.compile(r"^\d{6}$")
 
 
@@ -68,7 +76,7 @@ async def _amount_refused(update: Update, context: Context, spec: MoneyFlow, exc
     """Go back to the amount step when the backend refuses the amount (limit, balance)."""
     if exc.code not in AMOUNT_CODES or spec.ask_amount is None:
         raise exc
-    await say_text(update, context, error_text(lang_of(update, context), exc.code))
+    await say_text(update, context, error_text(lang_of(update, context), exc.code, exc.payee))
     return await spec.ask_amount(update, context)
 
 
@@ -104,7 +112,7 @@ async def on_otp(update: Update, context: Context, spec: MoneyFlow) -> int | Non
     except BackendError as exc:
         flow(context)["key"] = str(uuid.uuid4())  # refused: nothing moved, next try is new
         if exc.code == "otp_invalid":
-            await say_text(update, context, error_text(lang_of(update, context), exc.code))
+            await say_text(update, context, error_text(lang_of(update, context), exc.code, exc.payee))
             return None
         return await _amount_refused(update, context, spec, exc)
     return end_flow(context)

@@ -53,7 +53,7 @@ def test_self_transfer_and_unknown_recipient_are_refused(wallet_client: WalletCl
 
 def test_per_transfer_limit(wallet_client: WalletClient, client: TestClient) -> None:
     limit = client.app.state.wallet.settings.max_transfer_amount  # type: ignore[attr-defined]
-    alice, bob = wallet_client.user(limit + 10), wallet_client.user()
+    alice, bob = wallet_client.user(limit + 10, verified=True), wallet_client.user(verified=True)
     response = alice.transfer(bob.username, limit + 1)
     assert response.status_code == 422 and response.json()["code"] == "limit_exceeded"
     assert alice.transfer(bob.username, limit).status_code == 201

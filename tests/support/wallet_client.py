@@ -17,6 +17,8 @@ import httpx
 OtpSource = Callable[[str, str], str]
 _counter = itertools.count()
 PASSWORD = "correct-horse-9"
+# a well-formed NIK: Jawa Barat 32, regency 01, district 01, born 17-05-1990, serial 0001
+TEST_NIK, TEST_BIRTH = "3201011705900001", "1990-05-17"
 
 
 def unique_name(prefix: str = "u") -> str:
@@ -129,15 +131,27 @@ class WalletClient:
             self._admin = self.signin(self.admin_username, self.admin_password)
         return self._admin
 
-    def user(self, balance: int = 0, *, prefix: str = "u", name: str = "Test User") -> Actor:
-        """A new user, signed in, with `balance` deposited by the admin."""
+    def user(
+        self, balance: int = 0, *, prefix: str = "u", name: str = "Test User", verified: bool = False
+    ) -> Actor:
+        """A new user, signed in, with `balance` deposited by the admin (KYC-verified first when
+        `verified`: a verified wallet may hold more)."""
         username = unique_name(prefix)
         form = {"username": username, "password": PASSWORD, "name": name}
         response = self.http.post("/api/auth/signup", json=form)
         assert response.status_code == 201, response.text
+        if verified:
+            self.verify(username)
         if balance:
             self.deposit(username, balance)
         return self.signin(username)
+
+    def verify(self, username: str, nik: str = TEST_NIK, date_of_birth: str = TEST_BIRTH) -> httpx.Response:
+        """Admin KYC verification with a well-formed NIK."""
+        body = {"full_name": "Sari Test Wulandari", "nik": nik, "date_of_birth": date_of_birth}
+        response = self.admin().post(f"/api/admin/users/{username}/verify", body)
+        assert response.status_code == 200, response.text
+        return response
 
     def deposit(self, username: str, amount: int) -> httpx.Response:
         """Admin deposit."""
