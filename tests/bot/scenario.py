@@ -97,7 +97,7 @@ async def register(telegram: FakeTelegram, chat: int, username: str, name: str) 
 async def balance_of(telegram: FakeTelegram, chat: int) -> str:
     """/me → the balance the bot shows."""
     telegram.send_text(chat, "/me")
-    return (await telegram.wait_for(chat, "Balance")).body.split("Balance: ")[1]
+    return (await telegram.wait_for(chat, "Balance")).body.split("Balance: ")[1].split("\n")[0]
 
 
 def is_summary(sent: Sent) -> bool:

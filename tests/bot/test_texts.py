@@ -62,8 +62,19 @@ def test_dynamic_keys_exist() -> None:
         assert f"status_{status}" in EN
     for kind in ("transfer", "bill_payment", "deposit", "withdrawal", "reversal"):
         assert f"kind_{kind}" in EN
+    for tier in ("unverified", "verified"):  # the backend's Limits.tier
+        assert f"tier_{tier}" in EN
 
 
 def test_t_formats_and_falls_back_to_english() -> None:
-    assert t("id", "me", name="Budi", username="budi", balance="Rp5") == "Budi (@budi)\nSaldo: Rp5"
+    shown = t("id", "me", name="Budi", username="budi", balance="Rp5", tier="Akun", cap="Rp9")
+    assert shown.startswith("Budi (@budi)\nSaldo: Rp5\nAkun: menampung hingga Rp9.")
+
+
+def test_a_cap_refusal_names_the_payee_in_both_languages() -> None:
+    assert error_text("en", "receive_cap_unverified", "sari").startswith(
+        "@sari's wallet cannot receive that much yet; they can verify their account"
+    )
+    assert error_text("id", "receive_cap_unverified", "sari").startswith("Dompet @sari belum dapat menerima")
+    assert error_text("en", "receive_monthly_cap").startswith("The recipient's wallet")
     assert t("xx", "cancelled") == EN["cancelled"]

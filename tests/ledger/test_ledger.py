@@ -186,6 +186,7 @@ def _recover_and_check(
     after = balances(store)
     recon = ledger.reconcile()
     assert recon["ok"], recon
+    assert_caps_consistent(store)
     if record is None or record["state"] == REJECTED:
         assert after == before
     else:
@@ -243,6 +244,47 @@ def test_a_stale_debit_of_a_rejected_movement_is_refunded(
     ledger.recover(everything=True)
     assert balances(store) == {src: 10_000, dst: 0}
     assert ledger.reconcile()["ok"]
+
+
+def assert_caps_consistent(store: Store) -> None:
+    """No hold is left; every account's room is its cap less its balance, and this month's
+    incoming is the sum of the held credits that were done."""
+    done_in: dict[str, int] = {}
+    for record in store.ledger.find({"state": DONE}):
+        if record.get("hold"):
+            done_in[record["dst"]] = done_in.get(record["dst"], 0) + record["amount"]
+    for user in store.users.find({}):
+        assert user["holds"] == [], user
+        assert user["room"] == user["cap"] - user["balance"], user
+        assert user["month_in"] == done_in.get(user["_id"], 0), user
+
+
+def test_a_stale_hold_of_a_rejected_movement_is_released(
+    store: Store, ledger: Ledger, ledger_settings: Settings
+) -> None:
+    src, dst = make_accounts(store, ledger_settings, ledger, [10_000, 0])
+    record = ledger._journal(MovementRequest(TRANSFER, 1_000, src, dst), new_movement_id())
+    ledger._reject(record, "interrupted")  # the sweeper gave up on it...
+    assert ledger._hold(record) is None  # ...while a stalled worker still holds room for it
+    held = store.users.find_one({"_id": dst})
+    assert held["holds"] == [record["_id"]] and held["month_in"] == 1_000
+    ledger.recover(everything=True)
+    assert balances(store) == {src: 10_000, dst: 0}
+    assert_caps_consistent(store)
+    assert ledger.reconcile()["ok"]
+
+
+def test_a_hold_repeated_by_a_second_worker_is_kept_once(
+    store: Store, ledger: Ledger, ledger_settings: Settings
+) -> None:
+    src, dst = make_accounts(store, ledger_settings, ledger, [10_000, 0])
+    record = ledger._journal(MovementRequest(TRANSFER, 1_000, src, dst), new_movement_id())
+    assert ledger._hold(record) is None and ledger._hold(record) is None
+    assert store.users.find_one({"_id": dst})["month_in"] == 1_000
+    ledger._drive(record)
+    ledger._hold(record)  # a stalled worker after the credit: finds the inbox marker, holds nothing
+    assert balances(store) == {src: 9_000, dst: 1_000}
+    assert_caps_consistent(store)
 
 
 def test_rejections_carry_their_reason(store: Store, ledger: Ledger, ledger_settings: Settings) -> None:
