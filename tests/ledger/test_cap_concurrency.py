@@ -77,8 +77,9 @@ def test_concurrent_credits_never_pass_the_payees_cap(backend: BackendProcess) -
     assert me["limits"]["can_receive"] == CAP - balance  # no hold was left behind
     report = reconcile(admin)
     assert report["ok"] and report["in_flight"] == 0 and report["unfinished"] == 0, report
+    records = ledger_records(admin)
     total_in = (WORKERS - DEPOSITORS) * SENDER_BALANCE + START
-    deposited = [r for r in ledger_records(admin) if r["kind"] == "deposit" and r["state"] == "done"]
+    deposited = [r for r in records if r["kind"] == "deposit" and r["state"] == "done"]
     assert report["total_balances"] == report["total_deposits"] - report["total_withdrawals"]
     assert report["total_deposits"] == sum(int(str(r["amount"])) for r in deposited) >= total_in
     done = {
