@@ -62,7 +62,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
 from bench_bot import TimedTelegram  # noqa: E402
-from bench_seed import PASSWORD, user_doc  # noqa: E402
+from bench_seed import BENCH_CAPS_ENV, PASSWORD, user_doc  # noqa: E402
 from bench_support import ROOT, CpuMeter, machine_info, percentile  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
@@ -818,6 +818,7 @@ def run(plan: Plan, work: Path) -> tuple[dict[str, Any], dict[str, float]]:
         JWT_SECRET=JWT_SECRET,
         LEDGER_LEASE_SECONDS="30",  # the product's defaults (BackendProcess sets test values)
         SWEEPER_INTERVAL_SECONDS="10",
+        **BENCH_CAPS_ENV,
     )
     try:
         tg.start()

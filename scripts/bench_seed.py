@@ -24,10 +24,14 @@ from pymongo.database import Database
 
 from backend.bills import CODE_ALPHABET, CODE_LENGTH
 from backend.db import Store, create_indexes
-from backend.ledger import utc_day
+from backend.ledger import calendar_month, utc_day
 from backend.security import hash_password
 
-BALANCE = 10**12 // 2  # far above anything a run can spend; below MAX_BALANCE
+BALANCE = 10**12 // 2  # far above anything a run can spend
+# Seeded accounts are verified, with caps far above what a run moves: the benchmarks measure the
+# money path, not the e-money limits (the backend gets the same caps, or it would lower them).
+BENCH_CAP, BENCH_MONTHLY_CAP = 10**12, 10**15
+BENCH_CAPS_ENV = {"BALANCE_CAP_VERIFIED": str(BENCH_CAP), "MONTHLY_INCOMING_CAP": str(BENCH_MONTHLY_CAP)}
 PASSWORD = "bench-password-1"
 _password_hash: str | None = None
 BENCH_COLLECTIONS = ("otps", "idempotency", "ledger", "counters", "bills", "audit")
@@ -50,7 +54,7 @@ def user_doc(username: str, chat_id: int | None, *, balance: int = BALANCE) -> d
     """A user as Accounts.signup stores it, deposited and linked to a Telegram chat.
 
     `day` is today so that the debit takes the steady-state branch of Ledger._try_debit (the
-    first debit of a day costs one extra conditional update).
+    first debit of a day costs one extra conditional update); `month` likewise for Ledger._hold.
     """
     now = now_ms()
     doc: dict[str, Any] = {
@@ -68,6 +72,12 @@ def user_doc(username: str, chat_id: int | None, *, balance: int = BALANCE) -> d
         "in_flight": 0,
         "day": utc_day(now),
         "day_out": 0,
+        "tier": "verified",
+        "cap": BENCH_CAP,
+        "room": BENCH_CAP - balance,
+        "holds": [],
+        "month": calendar_month(now, "Asia/Jakarta"),
+        "month_in": 0,
         "created_at": now,
         "updated_at": now,
     }

@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench_seed import BENCH_CAPS_ENV  # noqa: E402
+
 from backend.config import Settings  # noqa: E402
 from backend.embedded_db import EmbeddedMongo  # noqa: E402
 from backend.security import Tokens  # noqa: E402
@@ -275,6 +277,7 @@ class Backend:
             # Every client reuses one account for hundreds of transfers: the default of 5 OTPs per
             # 10 minutes per user would stop it after five. Nothing else departs from the defaults.
             "OTP_REQUESTS_PER_WINDOW": "100000000",
+            **BENCH_CAPS_ENV,
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
