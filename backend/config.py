@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     balance_cap_verified: int = Field(default=20_000_000, gt=0)
     monthly_incoming_cap: int = Field(default=40_000_000, gt=0)
     limits_timezone: str = "Asia/Jakarta"
+    # MAX_BALANCE (one cap for everybody, read by nothing) was replaced by the caps above
+    max_balance: int | None = Field(default=None, exclude=True)
     signin_max_failures: int = 5
     signin_lock_seconds: int = 900
     ledger_lease_seconds: int = 30
@@ -60,6 +62,16 @@ class Settings(BaseSettings):
     # a bill's due date: today or later in this time zone, at most this many days ahead
     bill_timezone: str = "Asia/Jakarta"
     due_date_max_days: int = Field(default=365, ge=1, le=3660)
+
+    @model_validator(mode="after")
+    def _refuse_retired_settings(self) -> Settings:
+        """A setting that no longer means anything is refused, not silently ignored."""
+        if self.max_balance is not None:
+            raise ValueError(
+                "MAX_BALANCE is gone: set BALANCE_CAP_UNVERIFIED and BALANCE_CAP_VERIFIED "
+                "(Bank Indonesia's e-money tiers) instead"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

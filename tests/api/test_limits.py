@@ -301,3 +301,9 @@ def test_accounts_older_than_the_limits_get_their_fields(
     me = sari.get("/api/user").json()["limits"]
     assert me["tier"] == "unverified" and me["can_receive"] == UNVERIFIED_CAP - 700_000
     assert deposit(wallet_client, sari.username, UNVERIFIED_CAP - 700_000).status_code == 201
+
+
+def test_max_balance_is_refused_not_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAX_BALANCE", "1000000000000")
+    with pytest.raises(ValueError, match="BALANCE_CAP_UNVERIFIED"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
