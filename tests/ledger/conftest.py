@@ -14,6 +14,16 @@ from backend.ledger import DEPOSIT, Ledger, MovementRequest
 from backend.ratelimit import RateLimiter
 from backend.schemas import UserCreate
 from tests.conftest import make_settings
+from tests.support.backend_process import BackendProcess
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> Iterator[BackendProcess]:
+    """A real backend process on the embedded database (2 s ledger lease, Bank Indonesia's caps)."""
+    process = BackendProcess(tmp_path / "data")
+    process.start()
+    yield process
+    process.stop()
 
 
 @pytest.fixture

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
@@ -19,15 +17,6 @@ WORKERS, DEPOSITORS, CREDITS, CAP = 8, 2, 30, 2_000_000
 START = CAP - 400_000  # the payee's balance when the workers begin: room for about 25 credits
 SENDER_BALANCE, AMOUNTS = 1_000_000, (1_000, 30_000)
 REFUSED = {"receive_cap_unverified"}
-
-
-@pytest.fixture
-def backend(tmp_path: Path) -> Iterator[BackendProcess]:
-    """A real backend process on the embedded database, with Bank Indonesia's default caps."""
-    process = BackendProcess(tmp_path / "data")
-    process.start()
-    yield process
-    process.stop()
 
 
 def credit_worker(seed: int, actor: HttpUser, payee: str, deposits: bool) -> tuple[list[str], int, int]:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -22,15 +20,6 @@ from tests.support.http_actor import (
 )
 
 CLIENTS, ACCOUNTS, START = 4, 8, 50_000
-
-
-@pytest.fixture
-def backend(tmp_path: Path) -> Iterator[BackendProcess]:
-    """A real backend process on the embedded database, with a 2 s ledger lease."""
-    process = BackendProcess(tmp_path / "data")
-    process.start()
-    yield process
-    process.stop()
 
 
 def burst(

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
@@ -22,15 +20,6 @@ from tests.support.http_actor import (
 )
 
 WORKERS, TRANSFERS, ACCOUNTS, START = 8, 500, 16, 20_000
-
-
-@pytest.fixture
-def backend(tmp_path: Path) -> Iterator[BackendProcess]:
-    """A real backend process on the embedded database."""
-    process = BackendProcess(tmp_path / "data")
-    process.start()
-    yield process
-    process.stop()
 
 
 def run_worker(seed: int, senders: list[HttpUser], everyone: list[str]) -> list[str]:
