@@ -128,7 +128,7 @@ class Limits(BaseModel):
     monthly_incoming_cap: int = Field(description="the most that may come in per calendar month")
     incoming_this_month: int = Field(description="what came in (or is coming in) this month")
     can_receive: int = Field(description="the largest credit this wallet can take right now")
-    month: str = Field(description="the calendar month counted (yyyy-mm, Asia/Jakarta)")
+    month: str = Field(description="the calendar month counted (yyyy-mm, in LIMITS_TIMEZONE)")
 
 
 class Verification(BaseModel):

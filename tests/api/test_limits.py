@@ -307,3 +307,16 @@ def test_max_balance_is_refused_not_ignored(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("MAX_BALANCE", "1000000000000")
     with pytest.raises(ValueError, match="BALANCE_CAP_UNVERIFIED"):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_the_verify_routes_are_in_the_api_docs(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    verify = spec["paths"]["/api/admin/users/{username}/verify"]["post"]
+    assert "NIK" in verify["description"]
+    assert set(spec["components"]["schemas"]["VerifyForm"]["required"]) == {
+        "full_name",
+        "nik",
+        "date_of_birth",
+    }
+    assert "/api/admin/users/{username}/unverify" in spec["paths"]
+    assert "payee" in spec["components"]["schemas"]["ErrorBody"]["properties"]
