@@ -636,7 +636,7 @@ class Ledger:
             return
         if record["state"] == REJECTED and box == "outbox":
             self._refund(record)
-        elif record["state"] == REJECTED and box == "holds":
+        elif box == "holds":  # rejected, or made by a worker stalled past the credit's grace
             self._release(record)
         elif record["state"] == DONE and record.get("done_at", 0) < now - self.grace_ms:
             self.store.users.update_one(

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from backend.config import Settings
-from backend.db import Store
+from backend.db import Store, now_ms
 from backend.errors import InsufficientFunds, WalletError
 from backend.ledger import (
     BILL_PAYMENT,
@@ -272,6 +272,19 @@ def test_a_stale_hold_of_a_rejected_movement_is_released(
     assert balances(store) == {src: 10_000, dst: 0}
     assert_caps_consistent(store)
     assert ledger.reconcile()["ok"]
+
+
+def test_a_hold_made_after_the_credit_and_its_grace_is_released(
+    store: Store, ledger: Ledger, ledger_settings: Settings
+) -> None:
+    src, dst = make_accounts(store, ledger_settings, ledger, [10_000, 0])
+    old_id = f"{now_ms() - 60_000:013x}{'0' * 12}"  # older than the markers' grace
+    record = ledger.move(MovementRequest(TRANSFER, 1_000, src, dst), old_id)
+    store.users.update_one({"_id": dst}, {"$pull": {"inbox": old_id}, "$inc": {"in_flight": -1}})
+    assert ledger._hold(record) is None  # a worker stalled past the grace: no marker stops it
+    ledger.recover(everything=True)
+    assert balances(store) == {src: 9_000, dst: 1_000}
+    assert_caps_consistent(store)
 
 
 def test_a_hold_repeated_by_a_second_worker_is_kept_once(
