@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from typing import NoReturn
 
 import pyotp
 from pymongo import ReturnDocument
@@ -66,7 +67,7 @@ class Otps:
             "action": action,
             "binding": binding,
             "nonce": nonce,  # guards every later update against a code issued meanwhile
-            "code_hash": keyed_hash(self.settings, f"{otp_id}:{nonce}:{code}"),
+            "code_hash": self._hash(otp_id, binding, code),
             "attempts": 0,
             "used": False,
             "created_at": now,
@@ -75,33 +76,43 @@ class Otps:
         self.store.otps.replace_one({"_id": otp_id}, doc, upsert=True)
         self.notices.otp(user, doc, code, summary)
 
+    def _hash(self, otp_id: str, binding: str, code: str) -> str:
+        """What is stored of a code: keyed, and bound to its action (amount and payee)."""
+        return keyed_hash(self.settings, f"{otp_id}:{binding}:{code}")
+
     def verify(self, username: str, action: str, binding: str, code: str) -> str:
-        """Consume the newest code for this action if it matches (→ its nonce); OtpRejected otherwise."""
-        otp = self.store.otps.find_one({"_id": f"{username}:{action}"})
+        """Consume the newest code for this action if it matches (→ its nonce); OtpRejected otherwise.
+
+        The right code for this very action is checked and consumed by one conditional update
+        (one round trip); only a refusal reads the code to say why, and counts a wrong try.
+        """
+        otp_id = f"{username}:{action}"
+        consumed = self.store.otps.find_one_and_update(
+            {
+                "_id": otp_id,
+                "code_hash": self._hash(otp_id, binding, code),
+                "used": False,
+                "attempts": {"$lt": self.settings.otp_max_attempts},
+                "expires_at": {"$gt": now_ms()},
+            },
+            {"$set": {"used": True, "used_at": now_ms()}},
+            projection={"nonce": 1},
+        )
+        if consumed is not None:
+            return str(consumed["nonce"])
+        otp = self.store.otps.find_one({"_id": otp_id})
         if otp is None or otp["used"]:
             raise OtpRejected("no OTP pending for this action; request a new one", ErrorCode.OTP_MISSING)
         if otp["attempts"] >= self.settings.otp_max_attempts:
             raise OtpRejected(
                 "this OTP is locked after too many wrong tries; request a new one", ErrorCode.OTP_LOCKED
             )
-        if otp["expires_at"] < now_ms():
+        if otp["expires_at"] <= now_ms():
             raise OtpRejected("this OTP has expired; request a new one", ErrorCode.OTP_EXPIRED)
-        expected = otp["code_hash"]
-        given = keyed_hash(self.settings, f"{otp['_id']}:{otp['nonce']}:{code}")
-        if not (hmac.compare_digest(expected, given) and otp["binding"] == binding):
-            self._wrong_try(otp, otp["binding"] != binding)
-        consumed = self.store.otps.update_one(
-            {
-                "_id": otp["_id"],
-                "nonce": otp["nonce"],
-                "used": False,
-                "attempts": {"$lt": self.settings.otp_max_attempts},
-            },
-            {"$set": {"used": True, "used_at": now_ms()}},
-        )
-        if consumed.modified_count != 1:
+        if hmac.compare_digest(otp["code_hash"], self._hash(otp_id, binding, code)):
+            # the right code, not consumed above: another request used it just now, or it expired
             raise OtpRejected("this OTP was already used; request a new one", ErrorCode.OTP_MISSING)
-        return str(otp["nonce"])
+        return self._wrong_try(otp, otp["binding"] != binding)
 
     def give_back(self, username: str, action: str, nonce: str) -> None:
         """The action this code authorised was refused before any money moved (the balance or a
@@ -111,7 +122,7 @@ class Otps:
             {"$set": {"used": False}, "$unset": {"used_at": ""}},
         )
 
-    def _wrong_try(self, otp: Doc, other_action: bool) -> None:
+    def _wrong_try(self, otp: Doc, other_action: bool) -> NoReturn:
         """Count a wrong try and raise; the last allowed try locks the code."""
         updated = self.store.otps.find_one_and_update(
             {"_id": otp["_id"], "nonce": otp["nonce"], "used": False},

@@ -1,0 +1,83 @@
+"""How far a payment travels in the store: database commands per confirmed transfer and per bill
+payment (OTP request included), counted with pymongo's CommandListener around the real app.
+
+A count is stable where a time is not. The budgets are today's counts, so the path can only get
+shorter; issue 10's goal is 12 for a transfer and 14 for a bill payment.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi.testclient import TestClient
+from pymongo import monitoring
+
+from backend.config import Settings
+from tests.support.wallet_client import WalletClient, new_key
+
+BUDGET = {"transfer": 18, "bill_payment": 23}
+
+
+class StoreCommands(monitoring.CommandListener):
+    """Counts the commands sent to one database while armed (other tests' databases and the
+    backend's once-a-second ping of `admin` are not counted)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.database: str | None = None
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        with self.lock:
+            if event.database_name == self.database:
+                self.names.append(f"{event.command_name} {event.command.get(event.command_name)}")
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        """Nothing: a command is counted when it is sent."""
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        """Nothing: a command is counted when it is sent."""
+
+    @contextmanager
+    def counting(self, database: str) -> Iterator[list[str]]:
+        """The commands sent to `database` within the block."""
+        with self.lock:
+            self.database, self.names = database, []
+        try:
+            yield self.names
+        finally:
+            with self.lock:
+                self.database = None
+
+
+# registered at import, before any test builds its app: pymongo gives listeners to clients made later
+LISTENER = StoreCommands()
+monitoring.register(LISTENER)
+
+
+def test_a_confirmed_transfer_stays_within_its_round_trips(
+    wallet_client: WalletClient, client: TestClient, settings: Settings
+) -> None:
+    alice, bob = wallet_client.user(100_000), wallet_client.user(10_000)
+    assert alice.transfer(bob.username, 10).status_code == 201  # the day's and month's first
+    with LISTENER.counting(settings.mongodb_db) as commands:
+        sent = alice.transfer(bob.username, 100)
+    assert sent.status_code == 201, sent.text
+    print(f"\ntransfer: {len(commands)} store round trips\n  " + "\n  ".join(commands))
+    assert len(commands) <= BUDGET["transfer"], commands
+
+
+def test_a_bill_payment_stays_within_its_round_trips(
+    wallet_client: WalletClient, client: TestClient, settings: Settings
+) -> None:
+    alice, bob = wallet_client.user(100_000), wallet_client.user(10_000)
+    assert alice.transfer(bob.username, 10).status_code == 201
+    assert bob.transfer(alice.username, 10).status_code == 201
+    bill = bob.bill(alice.username, 500).json()
+    with LISTENER.counting(settings.mongodb_db) as commands:
+        paid = alice.pay(bill["code"], key=new_key())
+    assert paid.status_code == 200, paid.text
+    print(f"\nbill payment: {len(commands)} store round trips\n  " + "\n  ".join(commands))
+    assert len(commands) <= BUDGET["bill_payment"], commands
