@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pymongo import DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from backend.db import Doc, Store, now_ms
+from backend.db import Doc, Store, local_date, now_ms
 from backend.errors import BillNotPayable, ErrorCode, InvalidRequest, NotFound
 from backend.ledger import iso
 
@@ -30,7 +29,7 @@ def check_due_date(due: date | None, timezone: str, max_days: int) -> None:
     """A due date is today or later in the bill's time zone, and at most `max_days` ahead."""
     if due is None:
         return
-    today = datetime.now(ZoneInfo(timezone)).date()
+    today = local_date(now_ms(), timezone)
     if not today <= due <= today + timedelta(days=max_days):
         raise InvalidRequest(
             f"the due date must be between {today.isoformat()} and "

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from pymongo import ASCENDING, DESCENDING, MongoClient
 from pymongo.collection import Collection
@@ -149,3 +151,8 @@ def create_indexes(store: Store) -> None:
 def now_ms() -> int:
     """Now as integer epoch milliseconds: the portable timestamp every document uses."""
     return time.time_ns() // 1_000_000
+
+
+def local_date(ms: int, timezone: str) -> date:
+    """The calendar date of a timestamp in `timezone` (due dates, monthly caps, birthdays)."""
+    return datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone)).date()

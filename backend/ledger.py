@@ -36,15 +36,14 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from backend.config import Settings
-from backend.db import Doc, Store, now_ms
+from backend.db import Doc, Store, local_date, now_ms
 from backend.errors import (
     AccountFrozen,
     BillNotPayable,
@@ -89,7 +88,7 @@ def utc_day(ms: int) -> int:
 
 def calendar_month(ms: int, timezone: str) -> int:
     """The calendar month of a timestamp in `timezone` as yyyymm (monthly caps reset on the 1st)."""
-    day = datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone))
+    day = local_date(ms, timezone)
     return day.year * 100 + day.month
 
 
@@ -333,10 +332,6 @@ class Ledger:
             reason = self._credit_refusal(payee, request.amount, self.month_of(now))
         if reason is not None:
             raise _error(reason, payee["_id"] if payee is not None else None)
-
-    def today(self) -> date:
-        """Today's date in LIMITS_TIMEZONE, by the ledger's clock."""
-        return datetime.fromtimestamp(self.clock() / 1000, ZoneInfo(self.settings.limits_timezone)).date()
 
     def month_of(self, ms: int) -> int:
         """The calendar month (yyyymm, in LIMITS_TIMEZONE) that a credit at `ms` counts in."""

@@ -12,7 +12,7 @@ from typing import Any
 from backend.accounts import Accounts, private_view
 from backend.bills import CANCELLED, OPEN, Bills, check_due_date, normalize_code, public_bill
 from backend.config import Settings
-from backend.db import Doc, Store, now_ms
+from backend.db import Doc, Store, local_date, now_ms
 from backend.errors import Conflict, ErrorCode, InvalidRequest, NotFound, WalletError
 from backend.idempotency import Attempt, Idempotency, Outcome, request_hash
 from backend.identity import check_nik, mask_nik
@@ -252,7 +252,7 @@ class Wallet:
         target = self.accounts.get(username)
         if target.get("tier") == VERIFIED:
             raise Conflict("this account is verified already", ErrorCode.ALREADY_VERIFIED)
-        check_nik(form.nik, form.date_of_birth, self.ledger.today())
+        check_nik(form.nik, form.date_of_birth, local_date(now_ms(), self.settings.limits_timezone))
         kyc = {
             "full_name": form.full_name,
             "nik": mask_nik(form.nik),
