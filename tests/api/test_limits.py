@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -21,21 +20,6 @@ UNVERIFIED_CAP, VERIFIED_CAP, MONTHLY_CAP = 2_000_000, 20_000_000, 40_000_000
 
 def wallet_of(client: TestClient) -> Wallet:
     return client.app.state.wallet  # type: ignore[attr-defined,no-any-return]
-
-
-def deposit(wallet_client: WalletClient, username: str, amount: int) -> httpx.Response:
-    body = {"amount": amount, "reference": "top-up"}
-    return wallet_client.admin().post(f"/api/admin/users/{username}/deposit", body, key=new_key())
-
-
-def withdraw(wallet_client: WalletClient, username: str, amount: int) -> httpx.Response:
-    body = {"amount": amount, "reference": "cash out"}
-    return wallet_client.admin().post(f"/api/admin/users/{username}/withdraw", body, key=new_key())
-
-
-def limits(actor_or_client: WalletClient, username: str) -> dict[str, object]:
-    page = actor_or_client.admin().get("/api/admin/users", params={"q": username}).json()["items"]
-    return next(u for u in page if u["username"] == username)["limits"]  # type: ignore[no-any-return]
 
 
 def test_the_defaults_are_bank_indonesias(settings: Settings) -> None:
@@ -61,7 +45,7 @@ def test_a_new_account_is_unverified_and_sees_its_limits(wallet_client: WalletCl
 
 def test_a_deposit_obeys_the_cap_and_nothing_moves(wallet_client: WalletClient) -> None:
     sari = wallet_client.user(1_500_000)
-    over = deposit(wallet_client, sari.username, 500_001)
+    over = wallet_client.admin_money("deposit", sari.username, 500_001)
     assert over.status_code == 409, over.text
     assert over.json() == {
         "detail": f"@{sari.username}'s wallet cannot receive that much yet; they can verify their account",
@@ -69,7 +53,9 @@ def test_a_deposit_obeys_the_cap_and_nothing_moves(wallet_client: WalletClient) 
         "payee": sari.username,
     }
     assert sari.balance() == 1_500_000
-    assert deposit(wallet_client, sari.username, 500_000).status_code == 201  # exactly to the cap
+    assert (
+        wallet_client.admin_money("deposit", sari.username, 500_000).status_code == 201
+    )  # exactly to the cap
     assert sari.balance() == UNVERIFIED_CAP
     assert sari.get("/api/user").json()["limits"]["can_receive"] == 0
     assert wallet_client.admin().get("/api/admin/reconcile").json()["ok"]
@@ -94,12 +80,14 @@ def test_a_cap_reached_after_the_code_refuses_at_the_commit_point_and_keeps_the_
 ) -> None:
     budi, sari = wallet_client.user(1_000_000), wallet_client.user(1_000_000)
     code = budi.otp("transfer", recipient=sari.username, amount=600_000)
-    assert deposit(wallet_client, sari.username, 500_000).status_code == 201  # room is now 500 000
+    assert (
+        wallet_client.admin_money("deposit", sari.username, 500_000).status_code == 201
+    )  # room is now 500 000
     body = {"recipient": sari.username, "amount": 600_000, "otp": code}
     refused = budi.post("/api/transfer", body, key=new_key())
     assert refused.status_code == 409 and refused.json()["code"] == "receive_cap_unverified", refused.text
     assert (budi.balance(), sari.balance()) == (1_000_000, 1_500_000)
-    assert withdraw(wallet_client, sari.username, 500_000).status_code == 201
+    assert wallet_client.admin_money("withdraw", sari.username, 500_000).status_code == 201
     again = budi.post("/api/transfer", body, key=new_key())  # the code was not burned by the refusal
     assert again.status_code == 201, again.text
     assert (budi.balance(), sari.balance()) == (400_000, 1_600_000)
@@ -115,14 +103,14 @@ def test_a_bill_whose_issuer_is_full_is_refused_before_the_code(wallet_client: W
     assert refused.json()["payee"] == sari.username
     assert budi.get(f"/api/bill/code/{bill['code']}").json()["status"] == "open"  # payable later
     # room made, the code issued, then the room taken again: refused at the commit point
-    assert withdraw(wallet_client, sari.username, 100_000).status_code == 201
+    assert wallet_client.admin_money("withdraw", sari.username, 100_000).status_code == 201
     code = budi.otp("pay_bill", bill_code=bill["code"])
-    assert deposit(wallet_client, sari.username, 100_000).status_code == 201
+    assert wallet_client.admin_money("deposit", sari.username, 100_000).status_code == 201
     paid = budi.post(f"/api/bill/{bill['code']}/pay", {"otp": code}, key=new_key())
     assert paid.status_code == 409 and paid.json()["code"] == "receive_cap_unverified", paid.text
     assert budi.get(f"/api/bill/code/{bill['code']}").json()["status"] == "open"  # handed back
     assert (budi.balance(), sari.balance()) == (500_000, 1_900_000)
-    assert withdraw(wallet_client, sari.username, 100_000).status_code == 201
+    assert wallet_client.admin_money("withdraw", sari.username, 100_000).status_code == 201
     paid = budi.post(f"/api/bill/{bill['code']}/pay", {"otp": code}, key=new_key())  # same code
     assert paid.status_code == 200, paid.text
     assert (budi.balance(), sari.balance()) == (300_000, 2_000_000)
@@ -140,9 +128,9 @@ def test_verification_raises_the_cap_and_keeps_the_nik_masked(
     assert verified["verification"]["full_name"] == "Sari Test Wulandari"
     assert verified["verification"]["date_of_birth"] == "1990-05-17"
     assert sari.get("/api/user").json()["verification"]["nik"] == "************0001"
-    assert deposit(wallet_client, sari.username, 18_000_000).status_code == 201
+    assert wallet_client.admin_money("deposit", sari.username, 18_000_000).status_code == 201
     assert sari.balance() == VERIFIED_CAP
-    over = deposit(wallet_client, sari.username, 1)
+    over = wallet_client.admin_money("deposit", sari.username, 1)
     assert over.status_code == 409 and over.json()["code"] == "receive_cap_reached"
     # the full NIK is nowhere: not in the account, not in the audit log
     store = wallet_of(client).store
@@ -204,17 +192,21 @@ def test_only_an_admin_verifies_and_the_form_is_strict(wallet_client: WalletClie
 
 def test_unverify_lowers_the_cap_keeps_the_money_and_stops_credits(wallet_client: WalletClient) -> None:
     sari = wallet_client.user(verified=True)
-    assert deposit(wallet_client, sari.username, 5_000_000).status_code == 201
+    assert wallet_client.admin_money("deposit", sari.username, 5_000_000).status_code == 201
     admin = wallet_client.admin()
     lowered = admin.post(f"/api/admin/users/{sari.username}/unverify", {"reason": "KTP photo was forged"})
     assert lowered.status_code == 200, lowered.text
     assert lowered.json()["limits"]["tier"] == "unverified" and lowered.json()["verification"] is None
     assert lowered.json()["limits"]["can_receive"] == 0
     assert sari.balance() == 5_000_000  # nothing is taken away
-    refused = deposit(wallet_client, sari.username, 1)
+    refused = wallet_client.admin_money("deposit", sari.username, 1)
     assert refused.status_code == 409 and refused.json()["code"] == "receive_cap_unverified"
-    assert withdraw(wallet_client, sari.username, 3_500_000).status_code == 201  # spending still works
-    assert deposit(wallet_client, sari.username, 500_000).status_code == 201  # under the cap again
+    assert (
+        wallet_client.admin_money("withdraw", sari.username, 3_500_000).status_code == 201
+    )  # spending still works
+    assert (
+        wallet_client.admin_money("deposit", sari.username, 500_000).status_code == 201
+    )  # under the cap again
     events = admin.get("/api/admin/audit").json()["items"]
     assert any(e["action"] == "unverify" and e["details"]["reason"] == "KTP photo was forged" for e in events)
 
@@ -223,7 +215,9 @@ def test_a_reversal_is_exempt_from_the_cap(wallet_client: WalletClient) -> None:
     budi, sari = wallet_client.user(1_500_000), wallet_client.user()
     sent = budi.transfer(sari.username, 1_000_000)
     assert sent.status_code == 201
-    assert deposit(wallet_client, budi.username, 1_500_000).status_code == 201  # budi is at his cap
+    assert (
+        wallet_client.admin_money("deposit", budi.username, 1_500_000).status_code == 201
+    )  # budi is at his cap
     reversed_ = wallet_client.admin().post(
         f"/api/admin/ledger/{sent.json()['id']}/reverse", {"reason": "sent by mistake"}, key=new_key()
     )
@@ -236,11 +230,11 @@ def test_a_reversal_is_exempt_from_the_cap(wallet_client: WalletClient) -> None:
 def test_the_monthly_incoming_cap(wallet_client: WalletClient) -> None:
     sari = wallet_client.user(verified=True)
     for _ in range(2):  # 40 000 000 in, spent as it comes
-        assert deposit(wallet_client, sari.username, VERIFIED_CAP).status_code == 201
-        assert withdraw(wallet_client, sari.username, VERIFIED_CAP).status_code == 201
+        assert wallet_client.admin_money("deposit", sari.username, VERIFIED_CAP).status_code == 201
+        assert wallet_client.admin_money("withdraw", sari.username, VERIFIED_CAP).status_code == 201
     me = sari.get("/api/user").json()["limits"]
     assert me["incoming_this_month"] == MONTHLY_CAP and me["can_receive"] == 0
-    refused = deposit(wallet_client, sari.username, 1)
+    refused = wallet_client.admin_money("deposit", sari.username, 1)
     assert refused.status_code == 409 and refused.json()["code"] == "receive_monthly_cap", refused.text
     assert "this month" in refused.json()["detail"]
     budi = wallet_client.user(10_000)
@@ -261,16 +255,16 @@ def test_the_monthly_cap_resets_on_the_first_in_jakarta(
     monkeypatch.setattr(ledger, "clock", lambda: clock["now"])
     sari = wallet_client.user(verified=True)
     for _ in range(2):
-        assert deposit(wallet_client, sari.username, VERIFIED_CAP).status_code == 201
-        assert withdraw(wallet_client, sari.username, VERIFIED_CAP).status_code == 201
-    assert deposit(wallet_client, sari.username, 1).json()["code"] == "receive_monthly_cap"
+        assert wallet_client.admin_money("deposit", sari.username, VERIFIED_CAP).status_code == 201
+        assert wallet_client.admin_money("withdraw", sari.username, VERIFIED_CAP).status_code == 201
+    assert wallet_client.admin_money("deposit", sari.username, 1).json()["code"] == "receive_monthly_cap"
     assert sari.get("/api/user").json()["limits"]["month"] == "2026-12"
     # 00:10 on 1 January in Jakarta is still 31 December in UTC: the month is Jakarta's
     clock["now"] = jakarta_ms(2027, 1, 1, 0, 10)
     assert datetime.fromtimestamp(clock["now"] / 1000, UTC).day == 31
     me = sari.get("/api/user").json()["limits"]
     assert me["month"] == "2027-01" and me["incoming_this_month"] == 0 and me["can_receive"] == VERIFIED_CAP
-    assert deposit(wallet_client, sari.username, 1_000_000).status_code == 201
+    assert wallet_client.admin_money("deposit", sari.username, 1_000_000).status_code == 201
     assert sari.get("/api/user").json()["limits"]["incoming_this_month"] == 1_000_000
 
 
@@ -300,7 +294,7 @@ def test_accounts_older_than_the_limits_get_their_fields(
     assert wallet_of(client).ledger.apply_caps() >= 1
     me = sari.get("/api/user").json()["limits"]
     assert me["tier"] == "unverified" and me["can_receive"] == UNVERIFIED_CAP - 700_000
-    assert deposit(wallet_client, sari.username, UNVERIFIED_CAP - 700_000).status_code == 201
+    assert wallet_client.admin_money("deposit", sari.username, UNVERIFIED_CAP - 700_000).status_code == 201
 
 
 def test_max_balance_is_refused_not_ignored(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -154,9 +154,12 @@ class WalletClient:
         return response
 
     def deposit(self, username: str, amount: int) -> httpx.Response:
-        """Admin deposit."""
-        admin = self.admin()
-        body = {"amount": amount, "reference": "test top-up"}
-        response = admin.post(f"/api/admin/users/{username}/deposit", body, key=new_key())
+        """Admin deposit, which must be accepted."""
+        response = self.admin_money("deposit", username, amount)
         assert response.status_code == 201, response.text
         return response
+
+    def admin_money(self, kind: str, username: str, amount: int) -> httpx.Response:
+        """An admin "deposit" or "withdraw", answered as it is (accepted or refused)."""
+        body = {"amount": amount, "reference": f"test {kind}"}
+        return self.admin().post(f"/api/admin/users/{username}/{kind}", body, key=new_key())
