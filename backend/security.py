@@ -20,6 +20,7 @@ from backend.errors import NotAuthenticated
 
 logger = logging.getLogger(__name__)
 
+REST_NOT_BEFORE = "tokens:rest_not_before"  # in `counters`, see Tokens.migrate_revocations
 ALGORITHM = "HS256"  # pinned: decode() accepts nothing else, so alg=none and RS/HS confusion fail
 _hasher = PasswordHasher()  # argon2-cffi's default type is Argon2id
 # Argon2 is slow on purpose (~50 ms, 64 MiB): bound how many run at once so that a burst of
@@ -77,6 +78,7 @@ class TokenClaims:
     username: str
     jti: str
     expires_at: int  # epoch seconds
+    issued_at: int  # epoch seconds
     sid: str | None = None  # the chat session it belongs to (bot logins)
 
 
@@ -87,13 +89,15 @@ class Tokens:
     tokens carry `sid`; its refresh token is good for ONE refresh, which hands out the next one
     (rotation). A refresh token used a second time means it was copied: the whole session is
     revoked and the chat must log in again (OAuth 2.0 Security BCP, reuse detection). Logout
-    revokes the session, which ends every access token of it at once: verifying a token reads
-    its session (or, for a REST sign-in without one, its own revocation record) — one read.
+    revokes the session, which ends every access token of it at once. A revocation is marked on
+    the user's document, so the one read that finds a token's user also tells whether the token
+    still counts; its record in `tokens` takes the mark off once every token it covered expired.
     """
 
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
+        self.rest_not_before = 0  # epoch s: REST tokens issued earlier are refused (see migrate_revocations)
 
     def issue_access(self, username: str, sid: str | None = None) -> str:
         """A signed JWT for `username`, valid ACCESS_TOKEN_TTL_SECONDS (1 day), of session `sid`."""
@@ -110,7 +114,7 @@ class Tokens:
         return jwt.encode(claims, self.settings.signing_key, algorithm=ALGORITHM)
 
     def verify_access(self, token: str) -> TokenClaims:
-        """The claims of a valid, unexpired, unrevoked access token, or NotAuthenticated."""
+        """The claims of a valid, unexpired access token (no I/O; `authenticate` checks revocation)."""
         try:
             claims = jwt.decode(
                 token,
@@ -125,25 +129,44 @@ class Tokens:
         if claims.get("typ") != "access" or not isinstance(claims["sub"], str):
             raise NotAuthenticated("invalid token")
         sid = claims.get("sid")
-        if sid is not None:
-            session = self.store.tokens.find_one({"_id": "session:" + str(sid)}, {"revoked": 1})
-            if session is None or session.get("revoked"):
-                raise NotAuthenticated("this chat's session has ended; log in again")
-        elif self.store.tokens.find_one({"_id": "jti:" + str(claims["jti"])}, {"_id": 1}) is not None:
+        return TokenClaims(
+            username=claims["sub"],
+            jti=str(claims["jti"]),
+            expires_at=int(claims["exp"]),
+            issued_at=int(claims["iat"]),
+            sid=None if sid is None else str(sid),
+        )
+
+    def authenticate(self, token: str) -> tuple[TokenClaims, Doc]:
+        """The claims of a valid, unrevoked access token and its user: ONE read of the store.
+
+        Revocations live on the user's document (`revoked`: "session:<sid>" / "jti:<jti>"), so
+        the read that finds the user also tells whether this token still counts.
+        """
+        claims = self.verify_access(token)
+        user = self.store.users.find_one({"_id": claims.username})
+        if user is None:
+            raise NotAuthenticated("this account no longer exists")
+        revoked = user.get("revoked", ())
+        if claims.sid is not None and "session:" + claims.sid in revoked:
+            raise NotAuthenticated("this chat's session has ended; log in again")
+        if "jti:" + claims.jti in revoked or (claims.sid is None and claims.issued_at < self.rest_not_before):
             raise NotAuthenticated("token revoked; sign in again")
-        return TokenClaims(claims["sub"], str(claims["jti"]), int(claims["exp"]), sid)
+        return claims, user
 
     def revoke_access(self, claims: TokenClaims) -> None:
         """Refuse this token from now on (a session's token: the whole session)."""
         if claims.sid is not None:
             self.revoke_session(claims.sid)
             return
-        doc = {
-            "_id": "jti:" + claims.jti,
-            "kind": "revoked",
-            "expires_at": claims.expires_at * 1000,
-        }
-        self.store.tokens.update_one({"_id": doc["_id"]}, {"$set": doc}, upsert=True)
+        self._revoke(claims.username, "jti:" + claims.jti, claims.expires_at * 1000)
+
+    def _revoke(self, username: str, token_id: str, until_ms: int) -> None:
+        """Mark a token (or a session) revoked on its user, and keep a record of it until no
+        access token it covers can still be alive; `purge_expired` then takes the mark off."""
+        self._mark(username, token_id)
+        doc = {"_id": "revoked:" + token_id, "kind": "revoked", "username": username, "expires_at": until_ms}
+        self.store.tokens.replace_one({"_id": doc["_id"]}, doc, upsert=True)
 
     def open_session(self, username: str, chat_id: int) -> tuple[str, str]:
         """A new chat session: (its id, its first refresh token)."""
@@ -206,11 +229,46 @@ class Tokens:
         self.revoke_session(str(doc["sid"]))
         return session
 
+    def _mark(self, username: str, token_id: str) -> None:
+        """The revocation on the user's document, once."""
+        self.store.users.update_one(
+            {"_id": username, "revoked": {"$nin": [token_id]}}, {"$push": {"revoked": token_id}}
+        )
+
     def revoke_session(self, sid: str) -> None:
         """End a session: its access tokens fail at once, its refresh tokens are gone."""
+        session = self.store.tokens.find_one({"_id": "session:" + sid}, {"username": 1})
+        if session is not None:  # a live access token of it is at most ACCESS_TOKEN_TTL old
+            until = now_ms() + self.settings.access_token_ttl_seconds * 1000
+            self._revoke(str(session["username"]), "session:" + sid, until)
         self.store.tokens.update_one({"_id": "session:" + sid}, {"$set": {"revoked": True}})
         self.store.tokens.delete_many({"kind": "refresh", "sid": sid})
 
     def purge_expired(self) -> int:
-        """Drop revocation and refresh records past their expiry."""
-        return self.store.tokens.delete_many({"expires_at": {"$lt": now_ms()}}).deleted_count
+        """Drop revocation and refresh records past their expiry (a revocation's mark on its user
+        goes first: every token it covered has expired by then)."""
+        now = now_ms()
+        for doc in list(self.store.tokens.find({"expires_at": {"$lt": now}, "kind": "revoked"})):
+            token_id = doc["_id"].removeprefix("revoked:")
+            self.store.users.update_one({"_id": doc["username"]}, {"$pull": {"revoked": token_id}})
+        return self.store.tokens.delete_many({"expires_at": {"$lt": now}}).deleted_count
+
+    def migrate_revocations(self) -> int:
+        """At start-up: revocations kept before they lived on the user's document are moved there
+        (a revoked session's user is known; a revoked REST token's is in its claims, which were
+        not kept, so those end every REST token issued before now: they sign in again)."""
+        moved = 0
+        for doc in list(self.store.tokens.find({"kind": "session", "revoked": True})):
+            self._mark(doc["username"], doc["_id"])
+            moved += 1
+        old = list(self.store.tokens.find({"kind": "revoked"}, {"username": 1, "expires_at": 1}))
+        orphans = [doc for doc in old if "username" not in doc]
+        if orphans:
+            until = max(int(doc["expires_at"]) for doc in orphans)
+            cutoff = {"_id": REST_NOT_BEFORE, "at": now_ms(), "expires_at": until}
+            self.store.counters.replace_one({"_id": REST_NOT_BEFORE}, cutoff, upsert=True)
+            self.store.tokens.delete_many({"_id": {"$in": [doc["_id"] for doc in orphans]}})
+        cutoff_doc = self.store.counters.find_one({"_id": REST_NOT_BEFORE})
+        if cutoff_doc is not None and int(cutoff_doc["expires_at"]) > now_ms():
+            self.rest_not_before = int(cutoff_doc["at"]) // 1000
+        return moved + len(orphans)

@@ -39,21 +39,25 @@ async def bearer_token(
     raise NotAuthenticated("sign in first: no access token was sent")
 
 
-def token_claims(wallet: WalletDep, token: Annotated[str, Depends(bearer_token)]) -> TokenClaims:
-    """The claims of a valid access token."""
-    return wallet.tokens.verify_access(token)
+def authenticated(wallet: WalletDep, token: Annotated[str, Depends(bearer_token)]) -> tuple[TokenClaims, Doc]:
+    """The claims of a valid, unrevoked access token and its user (one read of the store)."""
+    return wallet.tokens.authenticate(token)
+
+
+Authenticated = Annotated[tuple[TokenClaims, Doc], Depends(authenticated)]
+
+
+async def token_claims(signed_in: Authenticated) -> TokenClaims:
+    """The claims of a valid, unrevoked access token."""
+    return signed_in[0]
 
 
 ClaimsDep = Annotated[TokenClaims, Depends(token_claims)]
 
 
-def current_user(wallet: WalletDep, token: Annotated[str, Depends(bearer_token)]) -> Doc:
+async def current_user(signed_in: Authenticated) -> Doc:
     """The signed-in user of a valid token (a token of a deleted user is refused)."""
-    claims = wallet.tokens.verify_access(token)
-    user = wallet.store.users.find_one({"_id": claims.username})
-    if user is None:
-        raise NotAuthenticated("this account no longer exists")
-    return user
+    return signed_in[1]
 
 
 CurrentUser = Annotated[Doc, Depends(current_user)]

@@ -124,3 +124,40 @@ def test_logout_ends_every_access_token_of_the_session_at_once(
     assert out.status_code == 204
     assert me(client, login["accessToken"]) == me(client, renewed["accessToken"]) == 401
     assert me(client, other_chat["accessToken"]) == 200  # another session is untouched
+
+
+def test_a_revocation_lives_on_the_user_until_every_token_it_covers_expired(
+    client: TestClient, wallet_client: WalletClient
+) -> None:
+    """Revocations are checked by the one read that finds the token's user; housekeeping takes a
+    mark off only when its record expired (a token it covered could not be alive any more)."""
+    wallet = client.app.state.wallet  # type: ignore[attr-defined]
+    actor = wallet_client.user()
+    assert actor.post("/api/auth/signout").status_code == 204
+    marks = wallet.store.users.find_one({"_id": actor.username})["revoked"]
+    assert len(marks) == 1 and marks[0].startswith("jti:")
+    wallet.tokens.purge_expired()
+    assert actor.get("/api/user").status_code == 401  # not expired: still refused
+    wallet.store.tokens.update_many({"kind": "revoked"}, {"$set": {"expires_at": 0}})
+    wallet.tokens.purge_expired()
+    assert wallet.store.users.find_one({"_id": actor.username})["revoked"] == []
+
+
+def test_revocations_kept_the_old_way_still_count_after_an_upgrade(
+    client: TestClient, wallet_client: WalletClient
+) -> None:
+    """Before revocations lived on the user: a revoked session (its user known) moves there; a
+    revoked REST token (its user not kept) ends every REST token issued before the upgrade."""
+    wallet = client.app.state.wallet  # type: ignore[attr-defined]
+    chat = bot_login(client, wallet_client, 7004)
+    rest = wallet_client.user()
+    sid = jwt.decode(chat["accessToken"], options={"verify_signature": False})["sid"]
+    wallet.store.tokens.update_one({"_id": "session:" + sid}, {"$set": {"revoked": True}})
+    later = int(time.time()) + 3600
+    wallet.store.tokens.insert_one({"_id": "jti:old", "kind": "revoked", "expires_at": later * 1000})
+    assert me(client, chat["accessToken"]) == 200 and rest.get("/api/user").status_code == 200
+    time.sleep(1.1)  # token times are in whole seconds
+    wallet.tokens.migrate_revocations()
+    assert me(client, chat["accessToken"]) == 401
+    assert rest.get("/api/user").status_code == 401
+    assert wallet_client.signin(rest.username).get("/api/user").status_code == 200
