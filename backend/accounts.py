@@ -10,9 +10,9 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from backend.config import Settings
-from backend.db import Doc, Store, now_ms
+from backend.db import Doc, Store, iso, now_ms
 from backend.errors import ErrorCode, NotAuthenticated, NotFound, TooManyRequests, UsernameTaken
-from backend.ledger import UNVERIFIED, iso, limit_fields
+from backend.ledger import UNVERIFIED, limit_fields
 from backend.ratelimit import RateLimiter
 from backend.schemas import USERNAME_RE, UserCreate
 from backend.security import hash_password, verify_password

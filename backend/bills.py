@@ -1,6 +1,8 @@
-"""Bill lifecycle: create, look up, list, decline, cancel, reminders. Paying goes through the ledger.
+"""Bill lifecycle, the whole state machine: create, look up, list, decline, cancel, reminders,
+and the three steps the ledger takes while a payment moves the money.
 
-open ──pay (ledger)──▶ paying ──▶ paid
+open ──claim (ledger: the payment's record)──▶ paying ──settle (the money arrived)──▶ paid
+  │                                              └──reopen (the payment was rejected)──▶ open
   ├──payer declines──▶ declined
   └──issuer cancels──▶ cancelled
 """
@@ -10,19 +12,34 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pymongo import DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from backend.db import Doc, Store, local_date, now_ms
 from backend.errors import BillNotPayable, ErrorCode, InvalidRequest, NotFound
-from backend.ledger import iso
+
+if TYPE_CHECKING:
+    from backend.idempotency import Reservation
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read aloud and type
 CODE_LENGTH = 10  # 31**10 ≈ 8e14 codes: unguessable, collisions retried on the unique index
 OPEN, PAYING, PAID, CANCELLED, DECLINED = "open", "paying", "paid", "cancelled", "declined"
 OPEN_ONLY = {"open_key": "", "reminded_at": ""}  # fields a bill carries only while open
+# what a payment needs of its bill and answers with (kept with the payer's OTP)
+BILL_FIELDS = (
+    "code",
+    "bill_name",
+    "issuer",
+    "issuer_name",
+    "payer",
+    "payer_name",
+    "amount",
+    "description",
+    "due_date",
+    "created_at",
+)
 
 
 def check_due_date(due: date | None, timezone: str, max_days: int) -> None:
@@ -63,9 +80,11 @@ class Bills:
         amount: int,
         description: str | None,
         due_date: date | None,
+        reservation: Reservation | None = None,
         before_insert: Callable[[Doc], None] | None = None,
-    ) -> Doc:
-        """Store a new open bill under a fresh unique code (`before_insert` sees it first)."""
+    ) -> tuple[Doc, bool]:
+        """Store a new open bill under a fresh unique code (`before_insert` sees it first):
+        (it, True); or (the bill already made under this reservation, False)."""
         if issuer["_id"] == payer["_id"]:
             raise InvalidRequest("you cannot bill yourself", ErrorCode.SELF_TRANSFER)
         now = now_ms()
@@ -83,6 +102,8 @@ class Bills:
             "created_at": now,
             "updated_at": now,
         }
+        if reservation is not None:
+            bill["request"], bill["fingerprint"] = reservation.id, reservation.fingerprint
         for _ in range(5):
             code = new_code()
             # listing keys "user:created:code": each list is a range on one indexed field
@@ -97,10 +118,49 @@ class Bills:
                 before_insert(bill)
             try:
                 self.store.bills.insert_one(bill)
-                return bill
+                return bill, True
             except DuplicateKeyError:
-                continue
+                existing = self.find_reserved(reservation.id) if reservation is not None else None
+                if existing is not None:
+                    return existing, False
+                continue  # the code was taken: draw another
         raise RuntimeError("could not allocate a unique bill code")
+
+    def find_reserved(self, reservation_id: str) -> Doc | None:
+        """The bill made by the request with this Idempotency-Key ("owner:key"), or None."""
+        return self.store.bills.find_one({"request": reservation_id})
+
+    # ---- paying: driven by the ledger, each step conditional on the payment's id -------------
+
+    def claim(self, code: str, payer: str, payment_id: str) -> bool:
+        """open → paying for this payment (True), or find it is this payment's already."""
+        now = now_ms()
+        claimed = self.store.bills.update_one(
+            {"_id": code, "status": OPEN, "payer": payer},
+            {"$set": {"status": PAYING, "payment_id": payment_id, "updated_at": now}, "$unset": OPEN_ONLY},
+        )
+        if claimed.modified_count == 1:
+            return True
+        bill = self.store.bills.find_one({"_id": code}, {"payment_id": 1})
+        return bill is not None and bill.get("payment_id") == payment_id
+
+    def settle(self, code: str, payment_id: str, paid_at: int) -> None:
+        """paying → paid: the payment's money has arrived."""
+        self.store.bills.update_one(
+            {"_id": code, "status": PAYING, "payment_id": payment_id},
+            {"$set": {"status": PAID, "paid_at": paid_at, "updated_at": now_ms()}},
+        )
+
+    def reopen(self, code: str, payment_id: str) -> None:
+        """paying → open: the payment was rejected; the bill is back in its payer's open list."""
+        match = {"_id": code, "status": PAYING, "payment_id": payment_id}
+        bill = self.store.bills.find_one(match, {"payer_key": 1})
+        if bill is not None:
+            now = now_ms()
+            reopen = {"status": OPEN, "open_key": bill["payer_key"], "reminded_at": now, "updated_at": now}
+            self.store.bills.update_one(match, {"$set": reopen, "$unset": {"payment_id": ""}})
+
+    # ---- reading ------------------------------------------------------------------------------
 
     def get_for(self, code: str, username: str, *, admin: bool = False) -> Doc:
         """A bill its issuer or payer (or an admin) may see; 404 for anyone else."""
@@ -180,23 +240,3 @@ def _cut(page: list[Doc], limit: int, cursor_of: Callable[[Doc], str]) -> tuple[
     more = len(page) > limit
     page = page[:limit]
     return page, (cursor_of(page[-1]) if more and page else None)
-
-
-def public_bill(bill: Doc) -> dict[str, Any]:
-    """A bill as the API shows it."""
-    return {
-        "code": bill["code"],
-        "bill_code": bill["code"],
-        "bill_name": bill["bill_name"],
-        "issuer": bill["issuer"],
-        "issuer_name": bill["issuer_name"],
-        "payer": bill["payer"],
-        "payer_name": bill["payer_name"],
-        "amount": bill["amount"],
-        "description": bill.get("description"),
-        "due_date": bill.get("due_date"),
-        "status": bill["status"],
-        "created_at": iso(bill.get("created_at")),
-        "paid_at": iso(bill.get("paid_at")),
-        "payment_id": bill.get("payment_id"),
-    }

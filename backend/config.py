@@ -53,7 +53,6 @@ class Settings(BaseSettings):
     signin_lock_seconds: int = 900
     ledger_lease_seconds: int = 30
     sweeper_interval_seconds: int = 10
-    idempotency_ttl_hours: int = 48
     # the outbox (notices.py): a claimed notice returns to the queue after this, if not acknowledged
     notice_lease_seconds: int = Field(default=60, ge=1, le=3600)
     # POST /api/processing refuses (503 delivery_unavailable) when no bot has polled for this long

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from pymongo import ASCENDING, DESCENDING, MongoClient
@@ -53,11 +53,6 @@ class Store:
     def otps(self) -> Collection[Doc]:
         """Hashed one-time passwords, each bound to one action."""
         return self.db["otps"]
-
-    @property
-    def idempotency(self) -> Collection[Doc]:
-        """Idempotency-Key records and the answers they replay."""
-        return self.db["idempotency"]
 
     @property
     def tokens(self) -> Collection[Doc]:
@@ -136,13 +131,14 @@ def create_indexes(store: Store) -> None:
     store.ledger.create_index("dst_key", sparse=True)
     store.ledger.create_index([("seq", DESCENDING)])
     store.ledger.create_index("reversal_of", unique=True, sparse=True)
+    store.ledger.create_index("request", unique=True, sparse=True)  # owner:Idempotency-Key
+    store.bills.create_index("request", unique=True, sparse=True)
     store.bills.create_index("open_key", sparse=True)
     store.bills.create_index("issuer_key")
     store.bills.create_index([("status", ASCENDING), ("created_at", DESCENDING)])
     store.bills.create_index("reminded_at")
     store.tokens.create_index("expires_at")
     store.counters.create_index("expires_at")
-    store.idempotency.create_index("expires_at")
     store.audit.create_index([("at", DESCENDING)])
     store.notices.create_index("due_key", sparse=True)  # only queued/claimed notices carry it
     store.notices.create_index("ended_at", sparse=True)
@@ -156,3 +152,10 @@ def now_ms() -> int:
 def local_date(ms: int, timezone: str) -> date:
     """The calendar date of a timestamp in `timezone` (due dates, monthly caps, birthdays)."""
     return datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone)).date()
+
+
+def iso(ms: int | None) -> str | None:
+    """Epoch milliseconds as an ISO-8601 UTC string."""
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

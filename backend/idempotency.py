@@ -1,50 +1,54 @@
-"""Exactly-once money requests: the `Idempotency-Key` header.
+"""Exactly-once requests: the `Idempotency-Key` header, and the protocol every keyed route follows.
 
-The first request with a key reserves it (with a movement id chosen up front) and runs. A replay
-with the same key and body gets the first answer; a different body is refused; a replay while the
-first still runs gets 409. If the first request died (crash), its lease runs out and a replay takes
-over: it resumes the same movement id, so the money moves at most once.
+The reservation is not a document of its own: the document a request makes carries its key
+(a ledger record for money, a bill for a new bill; a unique index on `request` = "owner:key").
+`Idempotency.run` drives one request through the same four steps:
 
-Errors raised before the request was authorised (bad OTP, validation) release the key, so the user
-can correct the OTP and retry with the same key. Outcomes after authorisation are kept and replayed.
+1. **authorize** — check the OTP (or the admin's token). The code's consumption records the
+   request it authorised, so a retry of that request (after a crash, or a second copy) is granted
+   again without a new code. A refusal first looks for the request's document: a replay of a
+   request that went through gets its first answer even though its code is spent.
+2. **perform** — make the document carrying the key (journal the movement and run it). If the
+   key is there already, that document is the request's, and nothing new is made.
+3. **replay** — a document found by its key answers for it: the same body gets the same answer
+   (an unfinished movement is driven to its end first: every ledger step is conditional, so that
+   is safe beside a worker still running it); another body with the key is refused (409).
+4. **give back** — a code that authorised nothing (refused before money moved, or a replay)
+   stays good for its action.
+
+Errors before the document exists (a wrong OTP, validation) leave nothing behind, so the user can
+correct the OTP and retry with the same key. A movement rejected after it was journaled keeps its
+key, and a replay tells the same reason.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
-
-from backend.config import Settings
-from backend.db import Doc, Store, now_ms
+from backend.db import Doc
 from backend.errors import ErrorCode, IdempotencyConflict, InvalidRequest, WalletError
-from backend.ledger import new_movement_id
+from backend.otp import Grant
 
-logger = logging.getLogger(__name__)
-
-Outcome = tuple[int, dict[str, Any]]
 KEY_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:.")
+Answer = TypeVar("Answer")
 
 
-@dataclass
-class Attempt:
-    """One run of an idempotent request: the movement id to use and whether it was authorised."""
+@dataclass(frozen=True)
+class Reservation:
+    """A client's Idempotency-Key on a request: the record that carries it is that request's."""
 
-    record_id: str
-    movement_id: str
-    authorized: bool
-    store: Store
+    owner: str
+    key: str
+    fingerprint: str  # of what was asked: the same key with another body is refused
 
-    def mark_authorized(self) -> None:
-        """Remember that the OTP was accepted, so a takeover after a crash does not need it again."""
-        self.authorized = True
-        self.store.idempotency.update_one({"_id": self.record_id}, {"$set": {"authorized": True}})
+    @property
+    def id(self) -> str:
+        """The key as stored ("owner:key": keys are per user)."""
+        return f"{self.owner}:{self.key}"
 
 
 def request_hash(route: str, body: dict[str, Any]) -> str:
@@ -52,6 +56,11 @@ def request_hash(route: str, body: dict[str, Any]) -> str:
     material = {k: v for k, v in body.items() if k != "otp"}
     blob = json.dumps({"route": route, "body": material}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def reservation(owner: str, key: str, route: str, body: dict[str, Any]) -> Reservation:
+    """The reservation of a keyed request: its owner, key and fingerprint."""
+    return Reservation(owner, key, request_hash(route, body))
 
 
 def check_key(key: str | None) -> str:
@@ -66,80 +75,50 @@ def check_key(key: str | None) -> str:
 
 
 class Idempotency:
-    """Reserves keys, replays outcomes, hands crashed requests over."""
+    """Runs a keyed request once; replays its answer for every repeat (see the module docstring)."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
-        self.store = store
-        self.lease_ms = settings.ledger_lease_seconds * 1000
-        self.ttl_ms = settings.idempotency_ttl_hours * 3_600_000
+    def __init__(self, give_back: Callable[[Grant], None]) -> None:
+        self.give_back = give_back
 
-    def run(self, owner: str, key: str, fingerprint: str, execute: Callable[[Attempt], Outcome]) -> Outcome:
-        """Run `execute` once per (owner, key); replay its outcome for every repeat."""
-        record_id = f"{owner}:{key}"
-        attempt = self._reserve(record_id, fingerprint)
-        if isinstance(attempt, tuple):
-            return attempt
+    def run(
+        self,
+        reserved: Reservation,
+        *,
+        authorize: Callable[[], Grant | None],
+        perform: Callable[[Grant | None], tuple[Doc, bool]],
+        find: Callable[[str], Doc | None],
+        answer: Callable[[Doc], Answer],
+    ) -> Answer:
+        """authorize → perform → answer, or the replay of the document already under the key.
+
+        `perform(grant)` makes the document carrying the key: (it, True), or (the one already
+        there, False); `answer(doc)` is the request's answer from its document (raising the
+        error of a rejected movement), the same for the first call and every replay.
+        """
         try:
-            outcome = execute(attempt)
-        except WalletError as error:
-            if not attempt.authorized:
-                self.store.idempotency.delete_one({"_id": record_id, "state": "processing"})
+            grant = authorize()
+        except WalletError:
+            existing = find(reserved.id)
+            if existing is None:
                 raise
-            outcome = (error.status, error.body())
-        self.store.idempotency.update_one(
-            {"_id": record_id},
-            {"$set": {"state": "completed", "status": outcome[0], "response": outcome[1]}},
-        )
-        return outcome
-
-    def _reserve(self, record_id: str, fingerprint: str) -> Attempt | Outcome:
-        """A fresh attempt, a takeover of a dead one, or the stored outcome to replay."""
-        now = now_ms()
-        doc: Doc = {
-            "_id": record_id,
-            "fingerprint": fingerprint,
-            "state": "processing",
-            "movement_id": new_movement_id(),
-            "authorized": False,
-            "lease_until": now + self.lease_ms,
-            "created_at": now,
-            "expires_at": now + self.ttl_ms,
-        }
+            return self._replay(reserved, existing, answer)
         try:
-            self.store.idempotency.insert_one(doc)
-            return Attempt(record_id, doc["movement_id"], False, self.store)
-        except DuplicateKeyError:
-            existing = self.store.idempotency.find_one({"_id": record_id})
-        if existing is None:  # released between our insert and read: let the client retry
-            raise IdempotencyConflict(
-                "a request with this key just ended; retry", ErrorCode.IDEMPOTENCY_IN_FLIGHT
-            )
-        if existing["fingerprint"] != fingerprint:
+            doc, fresh = perform(grant)
+        except WalletError:
+            self._give_back(grant)  # refused before money moved: the code stays good
+            raise
+        if fresh:
+            return answer(doc)
+        if grant is not None and not grant.again:
+            self._give_back(grant)  # the request went through before: this code was not needed
+        return self._replay(reserved, doc, answer)
+
+    def _replay(self, reserved: Reservation, doc: Doc, answer: Callable[[Doc], Answer]) -> Answer:
+        """The answer of the request that holds this key, if it is the same request."""
+        if doc.get("fingerprint") != reserved.fingerprint:
             raise IdempotencyConflict("this Idempotency-Key was used for a different request")
-        if existing["state"] == "completed":
-            return int(existing["status"]), existing["response"]
-        return self._take_over(existing, now)
+        return answer(doc)
 
-    def _take_over(self, existing: Doc, now: int) -> Attempt:
-        """Resume a request whose worker died; 409 while its lease is still live."""
-        if existing["lease_until"] > now:
-            raise IdempotencyConflict(
-                "a request with this Idempotency-Key is still being processed",
-                ErrorCode.IDEMPOTENCY_IN_FLIGHT,
-            )
-        taken = self.store.idempotency.find_one_and_update(
-            {"_id": existing["_id"], "state": "processing", "lease_until": existing["lease_until"]},
-            {"$set": {"lease_until": now + self.lease_ms}},
-            return_document=ReturnDocument.AFTER,
-        )
-        if taken is None:
-            raise IdempotencyConflict(
-                "a request with this Idempotency-Key is still being processed",
-                ErrorCode.IDEMPOTENCY_IN_FLIGHT,
-            )
-        logger.info("resuming interrupted request %s", existing["_id"].split(":", 1)[0])
-        return Attempt(existing["_id"], taken["movement_id"], bool(taken["authorized"]), self.store)
-
-    def purge_expired(self) -> int:
-        """Forget keys older than IDEMPOTENCY_TTL_HOURS."""
-        return self.store.idempotency.delete_many({"expires_at": {"$lt": now_ms()}}).deleted_count
+    def _give_back(self, grant: Grant | None) -> None:
+        if grant is not None:
+            self.give_back(grant)

@@ -3,30 +3,39 @@
 Every movement (transfer, bill payment, deposit, withdrawal, reversal) is one record in the
 `ledger` collection, driven through states without multi-document transactions:
 
-    pending ──hold dst──debit src──▶ committed ──credit dst──▶ done
-       └──(hold or debit refused, or abandoned before the debit)──▶ rejected
+    pending ──(claim bill)──hold dst──debit src──credit dst──▶ done
+       └──(a step refused, or abandoned before the debit)──fence──▶ rejected
 
-1. The record is journaled first (`pending`), so a crash at any later instant leaves a trace.
-1b. Hold (every credit but a reversal's): one conditional update of the payee that reserves room
+1. The record is journaled first (`pending`), so a crash at any later instant leaves a trace. It
+   carries the client's Idempotency-Key when there is one (a unique index: a request moves money
+   once) and, once done, the answer of the call that finished it (`answer`), for replays.
+2. A bill payment claims its bill (open → paying, in bills.py, like every bill transition).
+3. Hold (every credit but a reversal's): one conditional update of the payee that reserves room
    under their e-money limits (Bank Indonesia): `room` (balance cap − balance − holds) ≥ amount
    and this month's incoming + amount ≤ the monthly cap; it pushes the id into `holds`. The
    payee's caps are kept like the payer's balance: at a commit point, never by reading first.
-2. Debit: one conditional update of the payer's document (balance ≥ amount, not frozen, daily
-   limit, and the record id not already in its `outbox`) that also pushes the id into `outbox`.
-   This is the commit point: money can't be debited twice, and never below zero.
-3. `pending → committed` (conditional). A `rejected` record whose id sits in an outbox is refunded.
-4. Credit: one conditional update of the payee turning its hold into an `inbox` marker.
-   The notices the record carries ("you received", "bill paid") are handed to `announce` now that
-   the money has arrived, before the record is done: a crash in between is finished by recovery,
-   and their ids make a repeat harmless.
-5. `committed → done`; bill status follows; the record is `finalized`. A rejected record gives
-   its debit (refund) and its hold (release) back.
-6. Markers of `done` records are pulled only after a grace period, so that a stale worker can
-   never debit or credit the same record twice (its conditional update still finds the marker).
+4. Debit: one conditional update of the payer's document (balance ≥ amount, not frozen, daily
+   limit, the record id neither in its `outbox` nor `fenced`) that also pushes the id into
+   `outbox`. This is the commit point: money can't be debited twice, and never below zero. No
+   state is written for it: the outbox marker is the evidence that the record committed.
+5. Credit: one conditional update of the payee turning its hold into an `inbox` marker (for
+   money entering the wallet, with no payer, this is the commit point). The bill becomes paid,
+   and the notices the record carries ("you received", "bill paid") are handed to `announce`
+   now that the money has arrived; their ids make a repeat harmless.
+6. → `done`, finished in one write (listing keys, the answer). A rejected record gives its debit
+   (refund) and its hold (release) back, and its bill is reopened.
+7. Rejecting fences first (`_fence`): one conditional update on the account of the commit point
+   records the id in `fenced` unless the money already moved there. A worker that stalled before
+   its debit can then never debit a record rejected meanwhile; if the money did move, the record
+   is driven forward instead.
+8. Markers of finished records (outbox, inbox, holds, fenced) are pulled only after a grace
+   period, so that a stale worker can never apply a step twice (its conditional update still
+   finds the marker).
 
 Recovery (`recover`) runs at start-up and periodically: unfinished records older than the lease
-are driven forward (debited → finish; not debited → rejected as interrupted), and accounts still
-holding markers (outbox, inbox, holds) are cleaned.
+are driven forward (debited → finish; not debited → fenced and rejected as interrupted), and
+accounts still holding markers are cleaned. Records in `committed` (written by versions before
+the fence) are finished the same way.
 Σ balances + money in flight = Σ deposits − Σ withdrawals always.
 """
 
@@ -42,8 +51,9 @@ from typing import Any
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from backend.bills import Bills
 from backend.config import Settings
-from backend.db import Doc, Store, local_date, now_ms
+from backend.db import Doc, Store, iso, local_date, now_ms
 from backend.errors import (
     AccountFrozen,
     BillNotPayable,
@@ -55,6 +65,7 @@ from backend.errors import (
     NotFound,
     WalletError,
 )
+from backend.idempotency import Reservation
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +123,7 @@ class MovementRequest:
     actor: str | None = None
     reversal_of: str | None = None
     notices: tuple[Doc, ...] = ()  # messages owed once the money has arrived (see notices.py)
+    answer: Doc | None = None  # what the client is told besides the record (kept for replays)
 
 
 class Ledger:
@@ -126,6 +138,7 @@ class Ledger:
     ) -> None:
         self.store = store
         self.settings = settings
+        self.bills = Bills(store)  # a bill payment steps its bill through bills' own transitions
         self.announce = announce
         self.clock = clock  # epoch ms: the day and month a movement counts in (tests move it)
         self.lease_ms = settings.ledger_lease_seconds * 1000
@@ -144,9 +157,33 @@ class Ledger:
         `payee_known`: the caller has just read the payee's account, so it is not read again.
         When this call debited the payer, the record carries `src_balance`, the balance after.
         """
+        record, fresh = self.start(request, movement_id, payee_known=payee_known)
+        return record if fresh else self.settled(record)  # a retried id: driven to its end
+
+    def start(
+        self,
+        request: MovementRequest,
+        movement_id: str | None = None,
+        *,
+        reservation: Reservation | None = None,
+        payee_known: bool = False,
+    ) -> tuple[Doc, bool]:
+        """Journal a movement and run it to its end: (its record, True); raise if it was rejected.
+
+        With a `reservation` (a client's Idempotency-Key) the record carries it; when a record
+        already holds that key, it is returned as it is, not driven: (that record, False).
+        """
         self._validate(request, payee_known)
-        record = self._journal(request, movement_id or new_movement_id())
-        record = self._drive(record)
+        record, fresh = self._journal(request, movement_id or new_movement_id(), reservation)
+        if not fresh:
+            return record, False
+        return self.settled(record), True
+
+    def settled(self, record: Doc) -> Doc:
+        """A record driven to its end (finished or rejected; an unfinished one is driven now:
+        every step is conditional, so running beside its first worker is safe); raise if rejected."""
+        if not record["finalized"] or record["state"] == REJECTED:
+            record = self._drive(record)
         if record["state"] == REJECTED:
             raise _error_for(record)
         return record
@@ -154,6 +191,10 @@ class Ledger:
     def find(self, movement_id: str) -> Doc | None:
         """The record of one movement, or None."""
         return self.store.ledger.find_one({"_id": movement_id})
+
+    def find_reserved(self, reservation_id: str) -> Doc | None:
+        """The record that holds a client's Idempotency-Key ("owner:key"), or None."""
+        return self.store.ledger.find_one({"request": reservation_id})
 
     # ---- validation and journal ---------------------------------------------------------
 
@@ -177,8 +218,11 @@ class Ledger:
                 ErrorCode.LIMIT_EXCEEDED,
             )
 
-    def _journal(self, request: MovementRequest, movement_id: str) -> Doc:
-        """Insert the pending record (or return the existing one for a retried id)."""
+    def _journal(
+        self, request: MovementRequest, movement_id: str, reservation: Reservation | None = None
+    ) -> tuple[Doc, bool]:
+        """Insert the pending record: (it, True); or (the record already under this id or this
+        reservation, False)."""
         now = self.clock()
         record: Doc = {
             "_id": movement_id,
@@ -206,67 +250,74 @@ class Ledger:
             record["hold"] = True
         if request.notices:
             record["notices"] = list(request.notices)
+        if request.answer:
+            record["answer"] = dict(request.answer)
+        if reservation is not None:
+            record["request"], record["fingerprint"] = reservation.id, reservation.fingerprint
         try:
             self.store.ledger.insert_one(record)
         except DuplicateKeyError:
             existing = self.find(movement_id)
+            if existing is None and reservation is not None:
+                existing = self.find_reserved(reservation.id)
             if existing is None:  # the duplicate was the reversal_of index
                 raise Conflict(
                     "this movement has already been reversed", ErrorCode.ALREADY_REVERSED
                 ) from None
-            return existing
-        return record
+            return existing, False
+        return record, True
 
     # ---- the state machine --------------------------------------------------------------
 
-    def _drive(self, record: Doc) -> Doc:
-        """Advance a record as far as it can go; idempotent, safe to run concurrently."""
+    def _drive(self, record: Doc, *, stale: bool = False) -> Doc:
+        """Advance a record as far as it can go; idempotent, safe to run concurrently.
+
+        `stale`: the record was abandoned by its worker (recovery): nothing new is started for it.
+        """
         if record["state"] == PENDING:
-            record = self._commit(record, stale=False)
-        balance = record.get("src_balance")  # known only to the call that debited
-        if record["state"] == COMMITTED:
-            if record["dst"] is not None:
-                self._credit(record)
-            if record.get("notices") and self.announce is not None:
-                self.announce(*record["notices"])
-            record = self._transition(record, COMMITTED, DONE)
+            record = self._commit(record, stale=stale)
+        if record["state"] in (PENDING, COMMITTED):  # the money left the payer (committed: older records)
+            record = self._complete(record)
         if not record["finalized"] or record["state"] == REJECTED:
             record = self._finalize(record)  # for a rejected one: refunds a stale debit at once
-        if balance is not None:
-            record["src_balance"] = balance
         return record
 
     def _commit(self, record: Doc, *, stale: bool) -> Doc:
-        """Claim the bill, debit the payer and mark committed; or reject with the reason."""
+        """Claim the bill, hold the payee's room, debit the payer: the record returned is still
+        `pending`, its debit marker the evidence that it committed (and `src_balance` known to
+        this call); or it is rejected with the reason."""
         if stale:
-            debited = record["src"] is not None and self._holds(record["src"], "outbox", record["_id"])
-            if not debited:
-                return self._reject(record, INTERRUPTED)
-        if record["kind"] == BILL_PAYMENT and not self._claim_bill(record):
+            return self._reject(record, INTERRUPTED)  # unless the money moved: then it goes on
+        if record["kind"] == BILL_PAYMENT and not self.bills.claim(
+            record["bill_code"], record["src"], record["_id"]
+        ):
             return self._reject(record, ErrorCode.BILL_NOT_PAYABLE)
         if record.get("hold"):
             reason = self._hold(record)
             if reason is not None:
                 return self._reject(record, reason)
-        if record["src"] is not None:
-            balance, reason = self._debit(record)  # (None, None) when already debited
-            if reason is not None:
-                return self._reject(record, reason)
-            committed = self._transition(record, PENDING, COMMITTED)
-            if balance is not None:
-                committed["src_balance"] = balance
-            return committed
-        return self._transition(record, PENDING, COMMITTED)
+        if record["src"] is None:
+            return record  # money entering the wallet: the credit is the commit point
+        balance, reason = self._debit(record)  # (None, None) when already debited
+        if reason is not None:
+            return self._reject(record, reason)
+        return record if balance is None else {**record, "src_balance": balance}
 
     def _debit(self, record: Doc) -> tuple[int | None, str | None]:
         """Take the amount from the payer: (balance after, None), or (None, why it was refused)."""
+        movement_id = record["_id"]
         for _ in range(3):  # a concurrent change can make one attempt miss; re-read the reason
             balance = self._try_debit(record)
             if balance is not None:
                 return balance, None
-            if self._holds(record["src"], "outbox", record["_id"]):
+            payer = self.store.users.find_one({"_id": record["src"]})
+            if payer is None:
+                return None, ErrorCode.USER_NOT_FOUND
+            if movement_id in payer.get("outbox", ()):
                 return None, None
-            reason = self._debit_refusal(record)
+            if movement_id in payer.get("fenced", ()):
+                return None, INTERRUPTED  # a recovery rejected it meanwhile
+            reason = self._refusal(payer, record["kind"], record["amount"], record["day"])
             if reason is not None:
                 return None, reason
         return None, ErrorCode.BUSY
@@ -278,6 +329,7 @@ class Ledger:
             "_id": record["src"],
             "balance": {"$gte": amount},
             "outbox": {"$nin": [record["_id"]]},
+            "fenced": {"$nin": [record["_id"]]},
         }
         update: Doc = {
             "$inc": {"balance": -amount, "room": amount, "in_flight": 1},
@@ -300,13 +352,6 @@ class Ledger:
             match, update, projection={"balance": 1}, return_document=ReturnDocument.AFTER
         )
         return None if after is None else int(after["balance"])
-
-    def _debit_refusal(self, record: Doc) -> str | None:
-        """Why the debit did not apply (None: a race, try again)."""
-        user = self.store.users.find_one({"_id": record["src"]})
-        if user is None:
-            return ErrorCode.USER_NOT_FOUND
-        return self._refusal(user, record["kind"], record["amount"], record["day"])
 
     def _refusal(self, payer: Doc, kind: str, amount: int, day: int) -> ErrorCode | None:
         """What the debit of `amount` from this account would refuse, as of its document."""
@@ -352,6 +397,7 @@ class Ledger:
             "room": {"$gte": amount},
             "holds": {"$nin": [movement_id]},
             "inbox": {"$nin": [movement_id]},
+            "fenced": {"$nin": [movement_id]},
         }
         update: Doc = {"$inc": {"room": -amount, "in_flight": 1}, "$push": {"holds": movement_id}}
         for _ in range(3):  # a concurrent change can make one attempt miss; re-read the reason
@@ -368,6 +414,8 @@ class Ledger:
                 return ErrorCode.USER_NOT_FOUND
             if movement_id in payee.get("holds", ()) or movement_id in payee.get("inbox", ()):
                 return None
+            if movement_id in payee.get("fenced", ()):
+                return INTERRUPTED  # a recovery rejected it meanwhile
             reason = self._credit_refusal(payee, amount, month)
             if reason is not None:
                 return reason
@@ -398,69 +446,97 @@ class Ledger:
         """One conditional account update; True when it applied."""
         return self.store.users.update_one(match, update).modified_count == 1
 
-    def _credit(self, record: Doc) -> None:
-        """Give the amount to the payee, once (the inbox marker makes a repeat a no-op)."""
-        amount, movement_id = record["amount"], record["_id"]
-        if record.get("hold"):  # the room is reserved already: the hold becomes the credit
-            self.store.users.update_one(
-                {"_id": record["dst"], "holds": movement_id},
-                {
-                    "$inc": {"balance": amount},
-                    "$pull": {"holds": movement_id},
-                    "$push": {"inbox": movement_id},
-                },
-            )
-            return
-        self.store.users.update_one(  # a reversal: exempt from the caps, it takes room it finds
-            {"_id": record["dst"], "inbox": {"$nin": [movement_id]}},
-            {"$inc": {"balance": amount, "room": -amount, "in_flight": 1}, "$push": {"inbox": movement_id}},
-        )
+    def _complete(self, record: Doc) -> Doc:
+        """Credit the payee, settle the bill, queue the notices, mark the record done: each step
+        repeatable, so a crash anywhere in between is finished by recovery."""
+        if record["dst"] is not None and not self._credit(record):
+            return self._reject(record, INTERRUPTED)  # money entering: a recovery fenced it first
+        if record["kind"] == BILL_PAYMENT and record["bill_code"]:
+            self.bills.settle(record["bill_code"], record["_id"], now_ms())
+        if record.get("notices") and self.announce is not None:
+            self.announce(*record["notices"])
+        return self._done(record)
 
-    def _claim_bill(self, record: Doc) -> bool:
-        """Mark the bill as being paid by this record (or find it already is)."""
-        now = now_ms()
-        claimed = self.store.bills.update_one(
-            {"_id": record["bill_code"], "status": "open", "payer": record["src"]},
-            {
-                "$set": {"status": "paying", "payment_id": record["_id"], "updated_at": now},
-                "$unset": {"open_key": "", "reminded_at": ""},  # bills.OPEN_ONLY
-            },
-        )
-        if claimed.modified_count == 1:
+    def _credit(self, record: Doc) -> bool:
+        """Give the amount to the payee, once (the inbox marker makes a repeat a no-op); False
+        when it never can (a recovery fenced this payee for money entering the wallet)."""
+        amount, movement_id = record["amount"], record["_id"]
+        match: Doc = {"_id": record["dst"], "fenced": {"$nin": [movement_id]}}
+        if record.get("hold"):  # the room is reserved already: the hold becomes the credit
+            match["holds"] = movement_id
+            update: Doc = {
+                "$inc": {"balance": amount},
+                "$pull": {"holds": movement_id},
+                "$push": {"inbox": movement_id},
+            }
+        else:  # a reversal: exempt from the caps, it takes room it finds
+            match["inbox"] = {"$nin": [movement_id]}
+            update = {
+                "$inc": {"balance": amount, "room": -amount, "in_flight": 1},
+                "$push": {"inbox": movement_id},
+            }
+        if self._matched(match, update):
             return True
-        bill = self.store.bills.find_one({"_id": record["bill_code"]}, {"payment_id": 1})
-        return bill is not None and bill.get("payment_id") == record["_id"]
+        payee = self.store.users.find_one({"_id": record["dst"]}, {"inbox": 1, "fenced": 1})
+        if payee is not None and movement_id in payee.get("inbox", ()):
+            return True  # credited already
+        if payee is not None and movement_id in payee.get("fenced", ()):
+            return False
+        # a debited record whose hold is gone: never released before the record is finalized
+        raise RuntimeError(f"movement {movement_id}: the payee {record['dst']!r} cannot be credited")
 
     def _reject(self, record: Doc, reason: str) -> Doc:
-        """pending → rejected; if another worker committed meanwhile, follow that instead."""
-        now = now_ms()
+        """pending → rejected, once no money can move for it any more (see `_fence`); when the
+        money has moved already (another worker debited, or credited money entering), the record
+        is returned as it is, to be driven forward."""
+        if not self._fence(record):
+            return record
         updated = self.store.ledger.find_one_and_update(
             {"_id": record["_id"], "state": PENDING},
-            {"$set": {"state": REJECTED, "reason": reason, "updated_at": now}},
+            {"$set": {"state": REJECTED, "reason": reason, "updated_at": now_ms()}},
             return_document=ReturnDocument.AFTER,
         )
         return updated if updated is not None else self._reload(record)
 
-    def _transition(self, record: Doc, old: str, new: str) -> Doc:
-        """Move a record from one state to the next, conditionally; return what it now is."""
-        fields: Doc = {"state": new, "updated_at": now_ms()}
-        update: Doc = {"$set": fields}
-        if new == DONE:
-            # one scalar key per party: listings are range queries on one indexed field
-            for side in ("src", "dst"):
-                if record[side] is not None:
-                    fields[f"{side}_key"] = f"{record[side]}:{record['seq']}"
-            fields["done_at"] = fields["updated_at"]
-            # nothing follows a done movement but a bill payment's bill status
-            if record["kind"] != BILL_PAYMENT:
-                fields["finalized"] = True
-                update["$unset"] = {"open_since": ""}
+    def _fence(self, record: Doc) -> bool:
+        """Make sure the commit point of this record never applies (True), or find it applied.
+
+        One conditional update on the account the commit point changes (the payer's debit; the
+        payee's credit for money entering) records the id in `fenced` unless its marker is
+        there; the debit and credit require the id NOT to be fenced. So a worker stalled before
+        its debit can never move money for a record rejected meanwhile — without a `committed`
+        state written after every debit.
+        """
+        movement_id = record["_id"]
+        party, box = (record["src"], "outbox") if record["src"] is not None else (record["dst"], "inbox")
+        if party is None:
+            return True
+        fence = {"$push": {"fenced": movement_id}, "$inc": {"in_flight": 1}}
+        unfenced = {"_id": party, box: {"$nin": [movement_id]}, "fenced": {"$nin": [movement_id]}}
+        if self._matched(unfenced, fence):
+            return True
+        return not self._holds(party, box, movement_id)  # fenced already, or no such account
+
+    def _done(self, record: Doc) -> Doc:
+        """→ done (from pending, or committed for older records), conditionally; the record is
+        finished with it: listing keys set, the answer of the call that debited kept."""
+        now = now_ms()
+        fields: Doc = {"state": DONE, "updated_at": now, "done_at": now, "finalized": True}
+        # one scalar key per party: listings are range queries on one indexed field
+        for side in ("src", "dst"):
+            if record[side] is not None:
+                fields[f"{side}_key"] = f"{record[side]}:{record['seq']}"
+        if "src_balance" in record:  # what a replay of the client's request answers
+            fields["answer"] = {**record.get("answer", {}), "balance": record["src_balance"]}
         updated = self.store.ledger.find_one_and_update(
-            {"_id": record["_id"], "state": old},
-            update,
+            {"_id": record["_id"], "state": {"$in": [PENDING, COMMITTED]}},
+            {"$set": fields, "$unset": {"open_since": ""}},
             return_document=ReturnDocument.AFTER,
         )
-        return updated if updated is not None else self._reload(record)
+        updated = updated if updated is not None else self._reload(record)
+        if "src_balance" in record:
+            updated["src_balance"] = record["src_balance"]
+        return updated
 
     def _reload(self, record: Doc) -> Doc:
         """The current version of a record another worker changed."""
@@ -477,7 +553,10 @@ class Ledger:
             self._refund(record)
             self._release(record)
         if record["bill_code"] and record["kind"] == BILL_PAYMENT:
-            self._settle_bill(record)
+            if record["state"] == DONE:  # a record finished by an older version
+                self.bills.settle(record["bill_code"], record["_id"], record["done_at"])
+            else:
+                self.bills.reopen(record["bill_code"], record["_id"])
         if record.get("reversal_of") and record["state"] == REJECTED:
             # frees the original for another reversal attempt (the unique index is sparse)
             self.store.ledger.update_one({"_id": record["_id"]}, {"$unset": {"reversal_of": ""}})
@@ -499,19 +578,6 @@ class Ledger:
                 "$pull": {"outbox": record["_id"]},
             },
         )
-
-    def _settle_bill(self, record: Doc) -> None:
-        """A done payment marks its bill paid; a rejected one hands the bill back as open."""
-        match = {"_id": record["bill_code"], "status": "paying", "payment_id": record["_id"]}
-        now = now_ms()
-        if record["state"] == DONE:
-            paid = {"status": "paid", "paid_at": record["done_at"], "updated_at": now}
-            self.store.bills.update_one(match, {"$set": paid})
-            return
-        bill = self.store.bills.find_one(match, {"payer_key": 1})
-        if bill is not None:  # back in the payer's list of open bills
-            reopen = {"status": "open", "open_key": bill["payer_key"], "reminded_at": now, "updated_at": now}
-            self.store.bills.update_one(match, {"$set": reopen, "$unset": {"payment_id": ""}})
 
     def _holds(self, username: str, box: str, movement_id: str) -> bool:
         """True when the account's outbox/inbox holds the marker of this movement."""
@@ -609,14 +675,12 @@ class Ledger:
 
     def _recover_one(self, record: Doc) -> Doc:
         """Drive one abandoned record: a debited one forward, an undebited one to rejected."""
-        if record["state"] == PENDING:
-            record = self._commit(record, stale=True)
-        return self._drive(record)
+        return self._drive(record, stale=True)
 
     def _clean_markers(self) -> None:
         """Pull markers of finished movements: rejected ones refund, done ones after the grace."""
         now = now_ms()
-        boxes = ("outbox", "inbox", "holds")
+        boxes = ("outbox", "inbox", "holds", "fenced")
         for user in list(self.store.users.find({"in_flight": {"$gt": 0}}, dict.fromkeys(boxes, 1))):
             for box in boxes:
                 for movement_id in list(user.get(box, [])):
@@ -629,7 +693,13 @@ class Ledger:
         record = self.find(movement_id)
         if record is None or not record["finalized"]:
             return
-        if record["state"] == REJECTED and box == "outbox":
+        if box == "fenced":  # kept for a grace after the rejection, against a stalled worker
+            if record["updated_at"] < now - self.grace_ms:
+                self.store.users.update_one(
+                    {"_id": username, "fenced": movement_id},
+                    {"$pull": {"fenced": movement_id}, "$inc": {"in_flight": -1}},
+                )
+        elif record["state"] == REJECTED and box == "outbox":
             self._refund(record)
         elif box == "holds":  # rejected, or made by a worker stalled past the credit's grace
             self._release(record)
@@ -767,10 +837,3 @@ def public_movement(record: Doc, viewer: str | None = None) -> dict[str, Any]:
         "state": record["state"],
         "created_at": iso(record["created_at"]),
     }
-
-
-def iso(ms: int | None) -> str | None:
-    """Epoch milliseconds as an ISO-8601 UTC string."""
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

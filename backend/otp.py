@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from dataclasses import dataclass, field
 from typing import NoReturn
 
 import pyotp
@@ -36,6 +37,17 @@ def binding_of(
     )
 
 
+@dataclass(frozen=True)
+class Grant:
+    """A code accepted for one action: what its request may now do, and the facts kept with it."""
+
+    username: str
+    action: str
+    nonce: str  # which code (give_back restores exactly this one)
+    facts: Doc = field(default_factory=dict)
+    again: bool = False  # consumed earlier by this same request
+
+
 def new_code() -> str:
     """Six random digits (a TOTP of a fresh random secret)."""
     return pyotp.TOTP(pyotp.random_base32(), digits=6).now()
@@ -50,8 +62,13 @@ class Otps:
         self.limiter = limiter
         self.notices = notices
 
-    def issue(self, user: Doc, action: str, binding: str, summary: dict[str, object]) -> None:
-        """Create a code for this action and queue its DM; TooManyRequests past the rate limit."""
+    def issue(
+        self, user: Doc, action: str, binding: str, summary: dict[str, object], facts: Doc | None = None
+    ) -> None:
+        """Create a code for this action and queue its DM; TooManyRequests past the rate limit.
+
+        `facts`: what the confirmed action will need and the request for the code has just read
+        (the payee's name and chat, a bill's details), handed back by `verify` (never shown)."""
         self.notices.check_deliverable(user)  # before the rate limit: a refusal costs no request
         window = self.settings.otp_request_window_seconds
         if self.limiter.hit("otp:" + user["_id"], window) > self.settings.otp_requests_per_window:
@@ -68,6 +85,7 @@ class Otps:
             "binding": binding,
             "nonce": nonce,  # guards every later update against a code issued meanwhile
             "code_hash": self._hash(otp_id, binding, code),
+            "facts": facts or {},
             "attempts": 0,
             "used": False,
             "created_at": now,
@@ -80,46 +98,54 @@ class Otps:
         """What is stored of a code: keyed, and bound to its action (amount and payee)."""
         return keyed_hash(self.settings, f"{otp_id}:{binding}:{code}")
 
-    def verify(self, username: str, action: str, binding: str, code: str) -> str:
-        """Consume the newest code for this action if it matches (→ its nonce); OtpRejected otherwise.
+    def verify(self, username: str, action: str, binding: str, code: str, request_id: str) -> Grant:
+        """Consume the newest code for this action if it matches; OtpRejected otherwise.
 
         The right code for this very action is checked and consumed by one conditional update
-        (one round trip); only a refusal reads the code to say why, and counts a wrong try.
+        (one round trip), which records the request it authorised (`request_id`, the client's
+        "owner:Idempotency-Key"). Only a refusal reads the code to say why, and counts a wrong
+        try — except a code already consumed by this very request (a retry after a crash, or a
+        second copy of it): that is the request's authorisation, granted again.
         """
         otp_id = f"{username}:{action}"
+        now = now_ms()
         consumed = self.store.otps.find_one_and_update(
             {
                 "_id": otp_id,
                 "code_hash": self._hash(otp_id, binding, code),
                 "used": False,
                 "attempts": {"$lt": self.settings.otp_max_attempts},
-                "expires_at": {"$gt": now_ms()},
+                "expires_at": {"$gt": now},
             },
-            {"$set": {"used": True, "used_at": now_ms()}},
-            projection={"nonce": 1},
+            {"$set": {"used": True, "used_at": now, "used_for": request_id}},
+            projection={"nonce": 1, "facts": 1},
         )
         if consumed is not None:
-            return str(consumed["nonce"])
+            return Grant(username, action, str(consumed["nonce"]), consumed.get("facts") or {})
         otp = self.store.otps.find_one({"_id": otp_id})
+        right = otp is not None and hmac.compare_digest(otp["code_hash"], self._hash(otp_id, binding, code))
+        if otp is not None and otp["used"] and right and otp.get("used_for") == request_id:
+            return Grant(username, action, str(otp["nonce"]), otp.get("facts") or {}, again=True)
         if otp is None or otp["used"]:
             raise OtpRejected("no OTP pending for this action; request a new one", ErrorCode.OTP_MISSING)
         if otp["attempts"] >= self.settings.otp_max_attempts:
             raise OtpRejected(
                 "this OTP is locked after too many wrong tries; request a new one", ErrorCode.OTP_LOCKED
             )
-        if otp["expires_at"] <= now_ms():
+        if otp["expires_at"] <= now:
             raise OtpRejected("this OTP has expired; request a new one", ErrorCode.OTP_EXPIRED)
-        if hmac.compare_digest(otp["code_hash"], self._hash(otp_id, binding, code)):
+        if right:
             # the right code, not consumed above: another request used it just now, or it expired
             raise OtpRejected("this OTP was already used; request a new one", ErrorCode.OTP_MISSING)
         return self._wrong_try(otp, otp["binding"] != binding)
 
-    def give_back(self, username: str, action: str, nonce: str) -> None:
+    def give_back(self, grant: Grant) -> None:
         """The action this code authorised was refused before any money moved (the balance or a
-        limit changed meanwhile): the code stays good for it, as if never typed."""
+        limit changed meanwhile), or needed no code (a replay): the code stays good for it, as if
+        never typed."""
         self.store.otps.update_one(
-            {"_id": f"{username}:{action}", "nonce": nonce, "used": True},
-            {"$set": {"used": False}, "$unset": {"used_at": ""}},
+            {"_id": f"{grant.username}:{grant.action}", "nonce": grant.nonce, "used": True},
+            {"$set": {"used": False}, "$unset": {"used_at": "", "used_for": ""}},
         )
 
     def _wrong_try(self, otp: Doc, other_action: bool) -> NoReturn:

@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictInt,
+    StringConstraints,
+)
 
+from backend.db import Doc, iso
 from backend.errors import ErrorCode
+
+
+def _epoch_ms(value: object) -> object:
+    """An instant given as ISO-8601 (a model dumped and read again) back to epoch ms."""
+    if isinstance(value, str):
+        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+    return value
+
+
+# An instant: kept as epoch milliseconds (as the store keeps it), answered as ISO-8601 UTC
+Instant = Annotated[int | None, BeforeValidator(_epoch_ms), PlainSerializer(iso, return_type=str | None)]
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{3,32}$")
 RESERVED_USERNAMES = {
@@ -137,11 +158,33 @@ class Verification(BaseModel):
     full_name: str
     nik: str = Field(description="masked: only the last 4 digits are kept")
     date_of_birth: str
-    verified_at: str | None
+    verified_at: Instant
 
 
 class UserPrivate(UserPublic):
     """My own profile and balance."""
+
+    @classmethod
+    def from_doc(cls, user: Doc, currency: str, limits: Doc) -> UserPrivate:
+        """A user's own view of their account (`limits`: `Ledger.limits_of` this user)."""
+        kyc = user.get("kyc")
+        return cls.model_validate(
+            {
+                "username": user["_id"],
+                "name": user["name"],
+                "email": user.get("email"),
+                "contact": user.get("contact"),
+                "amount_credit": user["balance"],
+                "currency": currency,
+                "frozen": bool(user.get("frozen")),
+                "lang": user.get("lang", "id"),
+                "telegram_linked": "telegram_chat_id" in user,
+                "role": user.get("role", "user"),
+                "limits": limits,
+                "verification": kyc,
+                "created_at": user.get("created_at"),  # an admin's view shows it
+            }
+        )
 
     email: str | None
     contact: str | None
@@ -201,7 +244,29 @@ class Movement(BaseModel):
     bill_code: str | None
     reference: str | None
     state: str
-    created_at: str | None
+    created_at: Instant
+
+    @classmethod
+    def from_record(cls, record: Doc, viewer: str | None = None) -> Movement:
+        """A ledger record as a client sees it (amount signed from `viewer`'s side when given)."""
+        amount, counterparty = record["amount"], None
+        if viewer is not None:
+            outgoing = record["src"] == viewer
+            amount = -amount if outgoing else amount
+            counterparty = record["dst"] if outgoing else record["src"]
+        return cls(
+            id=record["_id"],
+            kind=record["kind"],
+            amount=amount,
+            src=record["src"],
+            dst=record["dst"],
+            counterparty=counterparty,
+            description=record.get("description"),
+            bill_code=record.get("bill_code"),
+            reference=record.get("reference"),
+            state=record["state"],
+            created_at=record["created_at"],
+        )
 
 
 class TransferResult(BaseModel):
@@ -212,8 +277,21 @@ class TransferResult(BaseModel):
     recipient: str
     recipient_name: str
     description: str | None
-    created_at: str | None
+    created_at: Instant
     balance: int
+
+    @classmethod
+    def from_record(cls, record: Doc, balance: int) -> TransferResult:
+        """A done transfer's answer (`balance`: the sender's right after it)."""
+        return cls(
+            id=record["_id"],
+            amount=record["amount"],
+            recipient=record["dst"],
+            recipient_name=record.get("answer", {}).get("recipient_name", record["dst"]),
+            description=record.get("description"),
+            created_at=record["created_at"],
+            balance=balance,
+        )
 
 
 class Page(BaseModel):
@@ -248,9 +326,29 @@ class BillPublic(BaseModel):
     description: str | None
     due_date: str | None
     status: str
-    created_at: str | None
-    paid_at: str | None
+    created_at: Instant
+    paid_at: Instant
     payment_id: str | None
+
+    @classmethod
+    def from_doc(cls, bill: Doc) -> BillPublic:
+        """A bill as the API shows it."""
+        return cls(
+            code=bill["code"],
+            bill_code=bill["code"],
+            bill_name=bill["bill_name"],
+            issuer=bill["issuer"],
+            issuer_name=bill["issuer_name"],
+            payer=bill["payer"],
+            payer_name=bill["payer_name"],
+            amount=bill["amount"],
+            description=bill.get("description"),
+            due_date=bill.get("due_date"),
+            status=bill["status"],
+            created_at=bill.get("created_at"),
+            paid_at=bill.get("paid_at"),
+            payment_id=bill.get("payment_id"),
+        )
 
 
 class BillList(BaseModel):
@@ -318,7 +416,7 @@ class AuditList(BaseModel):
 class AdminUser(UserPrivate):
     """A user as an admin sees it."""
 
-    created_at: str | None
+    created_at: Instant
 
 
 class VerifyForm(Strict):

@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from backend.accounts import Accounts, private_view
-from backend.bills import CANCELLED, OPEN, Bills, check_due_date, normalize_code, public_bill
+from backend.accounts import Accounts
+from backend.bills import BILL_FIELDS, CANCELLED, OPEN, PAID, Bills, check_due_date, normalize_code
 from backend.config import Settings
 from backend.db import Doc, Store, local_date, now_ms
-from backend.errors import Conflict, ErrorCode, InvalidRequest, NotFound, WalletError
-from backend.idempotency import Attempt, Idempotency, Outcome, request_hash
+from backend.errors import Conflict, ErrorCode, InvalidRequest, NotFound, OtpRejected
+from backend.idempotency import Idempotency, reservation
 from backend.identity import check_nik, mask_nik
 from backend.ledger import (
     BILL_PAYMENT,
@@ -26,13 +26,24 @@ from backend.ledger import (
     VERIFIED,
     Ledger,
     MovementRequest,
-    iso,
-    public_movement,
+    Reservation,
+    new_movement_id,
 )
 from backend.notices import NoticeKind, Notices
-from backend.otp import Otps, binding_of
+from backend.otp import Grant, Otps, binding_of
 from backend.ratelimit import RateLimiter
-from backend.schemas import BillCreate, OtpRequest, TransferCreate, VerifyForm
+from backend.schemas import (
+    AdminUser,
+    BillCreate,
+    BillPaid,
+    BillPublic,
+    Movement,
+    OtpRequest,
+    TransferCreate,
+    TransferResult,
+    UserPrivate,
+    VerifyForm,
+)
 from backend.security import Tokens
 
 logger = logging.getLogger(__name__)
@@ -51,20 +62,21 @@ class Wallet:
         self.otps = Otps(store, settings, self.limiter, self.notices)
         self.ledger = Ledger(store, settings, announce=self.notices.add)
         self.bills = Bills(store)
-        self.idempotency = Idempotency(store, settings)
+        self.idempotency = Idempotency(give_back=self.otps.give_back)
 
     # ---- OTP ------------------------------------------------------------------------------
 
     def request_otp(self, user: Doc, form: OtpRequest) -> None:
         """Issue an OTP bound to exactly the action the user is about to confirm, refusing first
         what can be known to fail (unknown payee, limits, balance, frozen, a bill not payable),
-        so that no code is spent on it."""
+        so that no code is spent on it. What this request reads and the action will need (the
+        other party's name and chat, the bill) is kept with the code."""
         if form.action in ("transfer", "create_bill"):
             party = form.recipient if form.action == "transfer" else form.payer
             if party is None or form.amount is None:
                 who = "recipient" if form.action == "transfer" else "payer"
                 raise InvalidRequest(f"{who} and amount are required for {form.action}")
-            other = self._check_counterparty(user, party)
+            other = self._counterparty(user, party)
             binding = binding_of(form.action, party=party, amount=form.amount)
             summary: dict[str, Any] = {"party": party, "amount": form.amount}
             if form.action == "transfer":
@@ -72,128 +84,141 @@ class Wallet:
                 self.ledger.precheck(transfer, user, other)
             else:  # a bill its payer could never pay in one transfer
                 self.ledger.check_amount(MovementRequest(BILL_PAYMENT, form.amount, party, user["_id"]))
+            facts: Doc = {"party": _address(other)}
         else:
             if form.bill_code is None:
                 raise InvalidRequest("bill_code is required for pay_bill")
             bill = self.bills.payable_by(form.bill_code, user["_id"])
             binding = binding_of("pay_bill", bill_code=bill["code"])
             summary = {"party": bill["issuer"], "amount": bill["amount"], "bill_code": bill["code"]}
+            issuer = self.store.users.find_one({"_id": bill["issuer"]})
             payment = MovementRequest(BILL_PAYMENT, bill["amount"], user["_id"], bill["issuer"])
-            self.ledger.precheck(payment, user, self.store.users.find_one({"_id": bill["issuer"]}))
-        self.otps.issue(user, form.action, binding, summary)
+            self.ledger.precheck(payment, user, issuer)
+            facts = {"bill": {k: bill.get(k) for k in BILL_FIELDS}, "party": _address(issuer)}
+        self.otps.issue(user, form.action, binding, summary, facts)
 
-    def _check_counterparty(self, user: Doc, party: str) -> Doc:
+    def _counterparty(self, user: Doc, party: str) -> Doc:
         """The other user of a transfer or bill: must exist and not be oneself."""
         if party == user["_id"]:
             raise InvalidRequest("you cannot send money to or bill yourself", ErrorCode.SELF_TRANSFER)
         return self.accounts.get(party)
 
+    def _authorize(self, user: Doc, action: str, binding: str, code: str, reserved: Reservation) -> Grant:
+        """The OTP check of a keyed request (see idempotency.py)."""
+        return self.otps.verify(user["_id"], action, binding, code, reserved.id)
+
     # ---- transfers ------------------------------------------------------------------------
 
-    def transfer(self, user: Doc, form: TransferCreate, key: str) -> Outcome:
+    def transfer(self, user: Doc, form: TransferCreate, key: str) -> TransferResult:
         """Send money, once per Idempotency-Key, after the OTP bound to it is accepted."""
-        fingerprint = request_hash("transfer", form.model_dump())
+        if form.recipient == user["_id"]:
+            raise InvalidRequest("you cannot send money to or bill yourself", ErrorCode.SELF_TRANSFER)
+        reserved = reservation(user["_id"], key, "transfer", form.model_dump())
+        binding = binding_of("transfer", party=form.recipient, amount=form.amount)
 
-        def execute(attempt: Attempt) -> Outcome:
-            recipient = self._check_counterparty(user, form.recipient)
-            nonce = None
-            if not attempt.authorized:
-                binding = binding_of("transfer", party=form.recipient, amount=form.amount)
-                nonce = self.otps.verify(user["_id"], "transfer", binding, form.otp)
-                attempt.mark_authorized()
+        def authorize() -> Grant:
+            try:
+                return self._authorize(user, "transfer", binding, form.otp, reserved)
+            except OtpRejected:
+                self.accounts.get(form.recipient)  # an unknown recipient says so, not "wrong code"
+                raise
+
+        def perform(grant: Grant | None) -> tuple[Doc, bool]:
+            payee = _party(grant) or self.accounts.get(form.recipient)  # a code of an older version
+            movement_id = new_movement_id()
             received = self.notices.build(
-                recipient,
+                payee,
                 NoticeKind.RECEIVED,
-                attempt.movement_id,
+                movement_id,
                 {"amount": form.amount, "sender": user["_id"], "description": form.description},
             )
             request = MovementRequest(
                 TRANSFER,
                 form.amount,
                 user["_id"],
-                recipient["_id"],
+                payee["_id"],
                 form.description,
                 notices=_present(received),
+                answer={"recipient_name": payee["name"]},
             )
-            record = self._move(request, attempt, user, "transfer", nonce)
-            return 201, {
-                "id": record["_id"],
-                "amount": record["amount"],
-                "recipient": recipient["_id"],
-                "recipient_name": recipient["name"],
-                "description": record["description"],
-                "created_at": iso(record["created_at"]),
-                "balance": self.balance_after(user["_id"], record),
-            }
+            return self.ledger.start(request, movement_id, reservation=reserved, payee_known=True)
 
-        return self.idempotency.run(user["_id"], key, fingerprint, execute)
+        def answer(record: Doc) -> TransferResult:
+            record = self.ledger.settled(record)
+            return TransferResult.from_record(record, self._balance_after(user["_id"], record))
 
-    def _move(
-        self, request: MovementRequest, attempt: Attempt, user: Doc, action: str, nonce: str | None
-    ) -> Doc:
-        """The ledger move a user confirmed with a code; refused, the code stays good (the user
-        could not have foreseen the refusal: their balance or a limit changed meanwhile)."""
-        try:
-            return self.ledger.move(request, attempt.movement_id, payee_known=True)
-        except WalletError:
-            if nonce is not None:
-                self.otps.give_back(user["_id"], action, nonce)
-            raise
+        return self.idempotency.run(
+            reserved, authorize=authorize, perform=perform, find=self.ledger.find_reserved, answer=answer
+        )
 
-    def balance_after(self, username: str, record: Doc) -> int:
-        """The payer's balance right after this movement (read again only for a resumed one)."""
+    def _balance_after(self, username: str, record: Doc) -> int:
+        """The payer's balance right after this movement (read again only when the call that
+        debited did not finish the record)."""
         if "src_balance" in record:
             return int(record["src_balance"])
+        if "balance" in record.get("answer", {}):
+            return int(record["answer"]["balance"])
         return int(self.accounts.get(username)["balance"])
 
     # ---- bills ------------------------------------------------------------------------------
 
-    def create_bill(self, user: Doc, form: BillCreate, key: str | None) -> Outcome:
+    def create_bill(self, user: Doc, form: BillCreate, key: str) -> BillPublic:
         """Bill another user after the OTP bound to (payer, amount) is accepted."""
+        if form.payer == user["_id"]:
+            raise InvalidRequest("you cannot send money to or bill yourself", ErrorCode.SELF_TRANSFER)
+        # before the code is used: a refusal the user can fix must not cost them their OTP
+        check_due_date(form.due_date, self.settings.bill_timezone, self.settings.due_date_max_days)
+        reserved = reservation(user["_id"], key, "create_bill", form.model_dump())
+        binding = binding_of("create_bill", party=form.payer, amount=form.amount)
 
-        def execute(attempt: Attempt | None) -> Outcome:
-            payer = self._check_counterparty(user, form.payer)
-            # before the code is used: a refusal the user can fix must not cost them their OTP
-            check_due_date(form.due_date, self.settings.bill_timezone, self.settings.due_date_max_days)
-            binding = binding_of("create_bill", party=form.payer, amount=form.amount)
-            if attempt is None or not attempt.authorized:
-                self.otps.verify(user["_id"], "create_bill", binding, form.otp)
-                if attempt is not None:
-                    attempt.mark_authorized()
-            bill = self.bills.create(
+        def authorize() -> Grant:
+            try:
+                return self._authorize(user, "create_bill", binding, form.otp, reserved)
+            except OtpRejected:
+                self.accounts.get(form.payer)  # an unknown payer says so, not "wrong code"
+                raise
+
+        def perform(grant: Grant | None) -> tuple[Doc, bool]:
+            payer = _party(grant) or self.accounts.get(form.payer)
+            return self.bills.create(
                 issuer=user,
                 payer=payer,
                 bill_name=form.bill_name,
                 amount=form.amount,
                 description=form.description,
                 due_date=form.due_date,
+                reservation=reserved,
                 before_insert=lambda bill: self._announce_bill(payer, NoticeKind.BILL_NEW, bill, OPEN),
             )
-            return 201, public_bill(bill)
 
-        if key is None:
-            return execute(None)
-        return self.idempotency.run(user["_id"], key, request_hash("create_bill", form.model_dump()), execute)
+        return self.idempotency.run(
+            reserved,
+            authorize=authorize,
+            perform=perform,
+            find=self.bills.find_reserved,
+            answer=BillPublic.from_doc,
+        )
 
-    def pay_bill(self, user: Doc, code: str, otp: str, key: str) -> Outcome:
+    def pay_bill(self, user: Doc, code: str, otp: str, key: str) -> BillPaid:
         """Pay an open bill I owe: money payer → issuer through the ledger, bill becomes paid."""
         code = normalize_code(code)
+        reserved = reservation(user["_id"], key, "pay_bill", {"code": code})
+        binding = binding_of("pay_bill", bill_code=code)
+        known: Doc = {}  # the bill as the code's request read it
 
-        def execute(attempt: Attempt) -> Outcome:
-            nonce = None
-            if attempt.authorized:  # resumed after a crash: the bill may be `paying` already
-                bill = self.bills.get_for(code, user["_id"])
-            else:
-                bill = self.bills.payable_by(code, user["_id"])
-                nonce = self.otps.verify(user["_id"], "pay_bill", binding_of("pay_bill", bill_code=code), otp)
-                attempt.mark_authorized()
-            issuer = self.store.users.find_one({"_id": bill["issuer"]}, {"telegram_chat_id": 1, "lang": 1})
-            paid = self.notices.build(
-                issuer,
-                NoticeKind.BILL_PAID,
-                attempt.movement_id,
-                _bill_facts(bill),
-            )
+        def authorize() -> Grant:
+            try:
+                return self._authorize(user, "pay_bill", binding, otp, reserved)
+            except OtpRejected:
+                self.bills.payable_by(code, user["_id"])  # not theirs, or not open: say that
+                raise
+
+        def perform(grant: Grant | None) -> tuple[Doc, bool]:
+            bill = (grant.facts.get("bill") if grant else None) or self.bills.payable_by(code, user["_id"])
+            issuer = _party(grant) or self.store.users.find_one({"_id": bill["issuer"]})
+            known.update(bill)
+            movement_id = new_movement_id()
+            paid = self.notices.build(issuer, NoticeKind.BILL_PAID, movement_id, _bill_facts(bill))
             request = MovementRequest(
                 BILL_PAYMENT,
                 bill["amount"],
@@ -203,18 +228,25 @@ class Wallet:
                 bill_code=code,
                 notices=_present(paid),
             )
-            record = self._move(request, attempt, user, "pay_bill", nonce)
-            # a done payment has settled its bill (the ledger finalizes it before returning)
-            bill = {**bill, "status": "paid", "payment_id": record["_id"], "paid_at": record["done_at"]}
-            return 200, {
-                "bill": public_bill(bill),
-                "payment_id": record["_id"],
-                "balance": self.balance_after(user["_id"], record),
-            }
+            return self.ledger.start(request, movement_id, reservation=reserved, payee_known=True)
 
-        return self.idempotency.run(user["_id"], key, request_hash("pay_bill", {"code": code}), execute)
+        def answer(record: Doc) -> BillPaid:
+            record = self.ledger.settled(record)
+            # a done payment has settled its bill (the ledger did before marking it done)
+            bill = known or self.bills.get_for(code, user["_id"])
+            bill = {**bill, "status": PAID, "payment_id": record["_id"], "paid_at": bill.get("paid_at")}
+            bill["paid_at"] = bill["paid_at"] or record["done_at"]
+            return BillPaid(
+                bill=BillPublic.from_doc(bill),
+                payment_id=record["_id"],
+                balance=self._balance_after(user["_id"], record),
+            )
 
-    def close_bill(self, user: Doc, code: str, *, as_role: str) -> dict[str, Any]:
+        return self.idempotency.run(
+            reserved, authorize=authorize, perform=perform, find=self.ledger.find_reserved, answer=answer
+        )
+
+    def close_bill(self, user: Doc, code: str, *, as_role: str) -> BillPublic:
         """Decline (payer) or cancel (issuer) an open bill and tell the other party."""
 
         def tell_the_other(bill: Doc, status: str) -> None:
@@ -222,7 +254,9 @@ class Wallet:
             kind = NoticeKind.BILL_CANCELLED if status == CANCELLED else NoticeKind.BILL_DECLINED
             self._announce_bill(other, kind, bill, status)
 
-        return public_bill(self.bills.close(code, user["_id"], as_role=as_role, before_change=tell_the_other))
+        return BillPublic.from_doc(
+            self.bills.close(code, user["_id"], as_role=as_role, before_change=tell_the_other)
+        )
 
     def _announce_bill(
         self, user: Doc | None, kind: NoticeKind, bill: Doc, status: str, **extra: Any
@@ -242,11 +276,12 @@ class Wallet:
 
     # ---- profiles and tiers -------------------------------------------------------------------
 
-    def profile(self, user: Doc) -> dict[str, Any]:
-        """A user's own view of their account: profile, balance and e-money limits."""
-        return private_view(user, self.settings.currency, self.ledger.limits_of(user))
+    def profile(self, user: Doc, view: type[UserPrivate] = UserPrivate) -> UserPrivate:
+        """A user's own view of their account (an admin's `view` adds more): profile, balance and
+        e-money limits."""
+        return view.from_doc(user, self.settings.currency, self.ledger.limits_of(user))
 
-    def verify(self, admin: Doc, username: str, form: VerifyForm) -> dict[str, Any]:
+    def verify(self, admin: Doc, username: str, form: VerifyForm) -> UserPrivate:
         """KYC: an admin read the holder's identity card; the account becomes verified (its balance
         cap rises). The NIK is checked against the date of birth and kept masked; audited."""
         target = self.accounts.get(username)
@@ -262,54 +297,58 @@ class Wallet:
         }
         user = self.ledger.set_tier(target["_id"], VERIFIED, {"kyc": kyc})
         self.audit(admin, "verify", target["_id"], {"nik": kyc["nik"], "full_name": form.full_name})
-        return self.profile(user)
+        return self.profile(user, AdminUser)
 
-    def unverify(self, admin: Doc, username: str, reason: str) -> dict[str, Any]:
+    def unverify(self, admin: Doc, username: str, reason: str) -> UserPrivate:
         """Lower an account to unverified (its cap falls; money above it stays, none comes in)."""
         target = self.accounts.get(username)
         user = self.ledger.set_tier(target["_id"], UNVERIFIED, {}, unset=("kyc",))
         kyc = target.get("kyc") or {}
         self.audit(admin, "unverify", target["_id"], {"reason": reason, "nik": kyc.get("nik")})
-        return self.profile(user)
+        return self.profile(user, AdminUser)
 
     # ---- admin ------------------------------------------------------------------------------
 
     def admin_money(
         self, admin: Doc, kind: str, username: str, amount: int, reference: str, key: str
-    ) -> Outcome:
+    ) -> Movement:
         """An admin deposit into, or withdrawal from, a user's account (recorded and audited)."""
         target = self.accounts.get(username)
         body = {"kind": kind, "username": target["_id"], "amount": amount, "reference": reference}
+        reserved = reservation(admin["_id"], key, "admin_money", body)
 
-        def execute(attempt: Attempt) -> Outcome:
-            attempt.mark_authorized()  # an admin token is the authorisation
+        def perform(_: Grant | None) -> tuple[Doc, bool]:  # an admin token is the authorisation
+            movement_id = new_movement_id()
             src, dst = (None, target["_id"]) if kind == DEPOSIT else (target["_id"], None)
             notice_kind = NoticeKind.DEPOSIT if kind == DEPOSIT else NoticeKind.WITHDRAWAL
-            told = self.notices.build(target, notice_kind, attempt.movement_id, {"amount": amount})
+            told = self.notices.build(target, notice_kind, movement_id, {"amount": amount})
             request = MovementRequest(
                 kind, amount, src, dst, reference=reference, actor=admin["_id"], notices=_present(told)
             )
-            record = self.ledger.move(request, attempt.movement_id, payee_known=True)  # target read above
-            self.audit(
-                admin,
-                kind,
-                target["_id"],
-                {"amount": amount, "reference": reference, "id": record["_id"]},
-            )
-            return 201, public_movement(record)
+            record, fresh = self.ledger.start(request, movement_id, reservation=reserved, payee_known=True)
+            if fresh:
+                details = {"amount": amount, "reference": reference, "id": record["_id"]}
+                self.audit(admin, kind, target["_id"], details)
+            return record, fresh
 
-        return self.idempotency.run(admin["_id"], key, request_hash("admin_money", body), execute)
+        return self.idempotency.run(
+            reserved,
+            authorize=lambda: None,
+            perform=perform,
+            find=self.ledger.find_reserved,
+            answer=self._movement,
+        )
 
-    def reverse(self, admin: Doc, movement_id: str, reason: str, key: str) -> Outcome:
+    def reverse(self, admin: Doc, movement_id: str, reason: str, key: str) -> Movement:
         """Reverse a finished transfer or bill payment with a new record (the original stays)."""
         original = self.ledger.find(movement_id)
         if original is None or original["kind"] not in (TRANSFER, BILL_PAYMENT):
             raise NotFound("no transfer or bill payment with that id", ErrorCode.NOT_FOUND)
         if original["state"] != DONE:
             raise InvalidRequest("only a finished movement can be reversed", ErrorCode.NOT_REVERSIBLE)
+        reserved = reservation(admin["_id"], key, "reverse", {"id": movement_id})
 
-        def execute(attempt: Attempt) -> Outcome:
-            attempt.mark_authorized()
+        def perform(_: Grant | None) -> tuple[Doc, bool]:
             request = MovementRequest(
                 REVERSAL,
                 original["amount"],
@@ -320,11 +359,22 @@ class Wallet:
                 actor=admin["_id"],
                 reversal_of=movement_id,
             )
-            record = self.ledger.move(request, attempt.movement_id)
-            self.audit(admin, "reverse", movement_id, {"reason": reason, "id": record["_id"]})
-            return 201, public_movement(record)
+            record, fresh = self.ledger.start(request, reservation=reserved)
+            if fresh:
+                self.audit(admin, "reverse", movement_id, {"reason": reason, "id": record["_id"]})
+            return record, fresh
 
-        return self.idempotency.run(admin["_id"], key, request_hash("reverse", {"id": movement_id}), execute)
+        return self.idempotency.run(
+            reserved,
+            authorize=lambda: None,
+            perform=perform,
+            find=self.ledger.find_reserved,
+            answer=self._movement,
+        )
+
+    def _movement(self, record: Doc) -> Movement:
+        """An admin's movement as answered (driven to its end first)."""
+        return Movement.from_record(self.ledger.settled(record))
 
     def audit(self, actor: Doc, action: str, target: str, details: dict[str, Any]) -> None:
         """Record who did what to whom, and when."""
@@ -343,13 +393,25 @@ class Wallet:
         self.ledger.recover()
         self.tokens.purge_expired()
         self.limiter.purge_expired()
-        self.idempotency.purge_expired()
         self.notices.purge_finished(self.settings.notice_keep_days * 86_400_000)
 
 
 def _present(*notices: Doc | None) -> tuple[Doc, ...]:
     """The notices that have somewhere to go (a user without a linked chat gets none)."""
     return tuple(notice for notice in notices if notice is not None)
+
+
+def _address(user: Doc | None) -> Doc:
+    """What a notice to this user and an answer naming them need (kept with an OTP)."""
+    if user is None:
+        return {}
+    return {k: user[k] for k in ("_id", "name", "lang", "telegram_chat_id") if k in user}
+
+
+def _party(grant: Grant | None) -> Doc | None:
+    """The other party as the code's request read it (None for a code without facts)."""
+    party = grant.facts.get("party") if grant is not None else None
+    return party or None
 
 
 def _bill_facts(bill: Doc) -> dict[str, Any]:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
 
 from backend.api.deps import AdminUser, IdempotencyKey, WalletDep, current_admin
 from backend.api.responses import SIGNED_IN
-from backend.ledger import DEPOSIT, WITHDRAWAL, public_movement
+from backend.ledger import DEPOSIT, WITHDRAWAL
 from backend.schemas import (
     AdminMoney,
     AdminUserList,
@@ -19,6 +18,7 @@ from backend.schemas import (
     Reconciliation,
     ReverseForm,
     UnverifyForm,
+    UserPrivate,
     VerifyForm,
 )
 from backend.schemas import AdminUser as AdminUserSchema
@@ -35,19 +35,17 @@ State = Literal["pending", "committed", "done", "rejected"]
 @router.post("/users/{username}/deposit", status_code=201, response_model=Movement)
 def deposit(
     username: str, form: AdminMoney, key: IdempotencyKey, admin: AdminUser, wallet: WalletDep
-) -> JSONResponse:
+) -> Movement:
     """Bring money into a user's account (cash in), recorded in the ledger and the audit log."""
-    status, body = wallet.admin_money(admin, DEPOSIT, username, form.amount, form.reference, key)
-    return JSONResponse(body, status_code=status)
+    return wallet.admin_money(admin, DEPOSIT, username, form.amount, form.reference, key)
 
 
 @router.post("/users/{username}/withdraw", status_code=201, response_model=Movement)
 def withdraw(
     username: str, form: AdminMoney, key: IdempotencyKey, admin: AdminUser, wallet: WalletDep
-) -> JSONResponse:
+) -> Movement:
     """Take money out of a user's account (cash out); never below zero."""
-    status, body = wallet.admin_money(admin, WITHDRAWAL, username, form.amount, form.reference, key)
-    return JSONResponse(body, status_code=status)
+    return wallet.admin_money(admin, WITHDRAWAL, username, form.amount, form.reference, key)
 
 
 @router.get("/users", response_model=AdminUserList)
@@ -59,27 +57,27 @@ def list_users(
 ) -> dict[str, Any]:
     """Users in username order, optionally those whose username starts with `q`."""
     page, next_cursor = wallet.accounts.search(q, limit=limit, cursor=cursor)
-    return {"items": [wallet.profile(u) for u in page], "next_cursor": next_cursor}
+    return {"items": [wallet.profile(u, AdminUserSchema) for u in page], "next_cursor": next_cursor}
 
 
 @router.post("/users/{username}/freeze", response_model=AdminUserSchema)
-def freeze(username: str, admin: AdminUser, wallet: WalletDep) -> dict[str, Any]:
+def freeze(username: str, admin: AdminUser, wallet: WalletDep) -> UserPrivate:
     """Freeze an account: it can sign in and read, not move money."""
     user = wallet.accounts.set_frozen(username, True)
     wallet.audit(admin, "freeze", user["_id"], {})
-    return wallet.profile(user)
+    return wallet.profile(user, AdminUserSchema)
 
 
 @router.post("/users/{username}/unfreeze", response_model=AdminUserSchema)
-def unfreeze(username: str, admin: AdminUser, wallet: WalletDep) -> dict[str, Any]:
+def unfreeze(username: str, admin: AdminUser, wallet: WalletDep) -> UserPrivate:
     """Unfreeze an account."""
     user = wallet.accounts.set_frozen(username, False)
     wallet.audit(admin, "unfreeze", user["_id"], {})
-    return wallet.profile(user)
+    return wallet.profile(user, AdminUserSchema)
 
 
 @router.post("/users/{username}/verify", response_model=AdminUserSchema)
-def verify(username: str, form: VerifyForm, admin: AdminUser, wallet: WalletDep) -> dict[str, Any]:
+def verify(username: str, form: VerifyForm, admin: AdminUser, wallet: WalletDep) -> UserPrivate:
     """KYC-verify an account from the holder's identity card: full name, NIK (16 digits, checked
     against the date of birth) and date of birth. The balance cap rises to the verified tier's;
     the NIK is kept masked (last 4 digits) and never shown in full again. Audited."""
@@ -87,7 +85,7 @@ def verify(username: str, form: VerifyForm, admin: AdminUser, wallet: WalletDep)
 
 
 @router.post("/users/{username}/unverify", response_model=AdminUserSchema)
-def unverify(username: str, form: UnverifyForm, admin: AdminUser, wallet: WalletDep) -> dict[str, Any]:
+def unverify(username: str, form: UnverifyForm, admin: AdminUser, wallet: WalletDep) -> UserPrivate:
     """Lower an account to unverified again, with a reason (audited). Money above the lower cap
     stays where it is; nothing more comes in until the balance is under it."""
     return wallet.unverify(admin, username, form.reason)
@@ -114,16 +112,15 @@ def ledger(
         query["seq"] = {"$lt": cursor}
     page = list(wallet.store.ledger.find(query).sort("seq", -1).limit(limit + 1))
     next_cursor = page[limit - 1]["seq"] if len(page) > limit else None
-    return {"items": [public_movement(r) for r in page[:limit]], "next_cursor": next_cursor}
+    return {"items": [Movement.from_record(r) for r in page[:limit]], "next_cursor": next_cursor}
 
 
 @router.post("/ledger/{movement_id}/reverse", status_code=201, response_model=Movement)
 def reverse(
     movement_id: str, form: ReverseForm, key: IdempotencyKey, admin: AdminUser, wallet: WalletDep
-) -> JSONResponse:
+) -> Movement:
     """Reverse a transfer or bill payment with a new reversing record; the original stays."""
-    status, body = wallet.reverse(admin, movement_id, form.reason, key)
-    return JSONResponse(body, status_code=status)
+    return wallet.reverse(admin, movement_id, form.reason, key)
 
 
 @router.get("/reconcile", response_model=Reconciliation)

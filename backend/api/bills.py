@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query
 
 from backend.api.deps import CurrentUser, IdempotencyKey, WalletDep, current_admin, own_or_admin
 from backend.api.responses import SIGNED_IN
-from backend.bills import public_bill
-from backend.idempotency import check_key
 from backend.schemas import BillCreate, BillList, BillPaid, BillPay, BillPublic
 
 router = APIRouter(prefix="/api/bill", tags=["bills"], responses=SIGNED_IN)
@@ -24,7 +21,7 @@ Status = Literal["open", "paying", "paid", "cancelled", "declined"]
 def _render(page: tuple[list[dict[str, Any]], str | None]) -> dict[str, Any]:
     """One page of bills as the API shows them."""
     bills, next_cursor = page
-    return {"items": [public_bill(b) for b in bills], "next_cursor": next_cursor}
+    return {"items": [BillPublic.from_doc(b) for b in bills], "next_cursor": next_cursor}
 
 
 @router.get("", response_model=BillList, dependencies=[Depends(current_admin)])
@@ -39,19 +36,19 @@ def all_bills(
 def create_bill(
     user: CurrentUser,
     form: BillCreate,
+    key: IdempotencyKey,
     wallet: WalletDep,
-    idempotency_key: Annotated[str | None, Header()] = None,
-) -> JSONResponse:
-    """Bill another user (OTP required); the answer carries the new `bill_code`."""
-    key = check_key(idempotency_key) if idempotency_key is not None else None
-    status, body = wallet.create_bill(user, form, key)
-    return JSONResponse(body, status_code=status)
+) -> BillPublic:
+    """Bill another user (OTP and Idempotency-Key required); the answer carries the new `bill_code`."""
+    return wallet.create_bill(user, form, key)
 
 
 @router.get("/code/{bill_code}", response_model=BillPublic)
-def one_bill(bill_code: str, user: CurrentUser, wallet: WalletDep) -> dict[str, Any]:
+def one_bill(bill_code: str, user: CurrentUser, wallet: WalletDep) -> BillPublic:
     """One bill by its code (its issuer, its payer or an admin only)."""
-    return public_bill(wallet.bills.get_for(bill_code, user["_id"], admin=user.get("role") == "admin"))
+    return BillPublic.from_doc(
+        wallet.bills.get_for(bill_code, user["_id"], admin=user.get("role") == "admin")
+    )
 
 
 @router.get("/{username}", response_model=BillList)
@@ -75,19 +72,18 @@ def bills_issued(
 @router.post("/{bill_code}/pay", response_model=BillPaid)
 def pay_bill(
     user: CurrentUser, bill_code: str, form: BillPay, key: IdempotencyKey, wallet: WalletDep
-) -> JSONResponse:
+) -> BillPaid:
     """Pay a bill I owe (OTP and Idempotency-Key required)."""
-    status, body = wallet.pay_bill(user, bill_code, form.otp, key)
-    return JSONResponse(body, status_code=status)
+    return wallet.pay_bill(user, bill_code, form.otp, key)
 
 
 @router.post("/{bill_code}/decline", response_model=BillPublic)
-def decline_bill(bill_code: str, user: CurrentUser, wallet: WalletDep) -> dict[str, Any]:
+def decline_bill(bill_code: str, user: CurrentUser, wallet: WalletDep) -> BillPublic:
     """The payer declines an open bill."""
     return wallet.close_bill(user, bill_code, as_role="payer")
 
 
 @router.delete("/{bill_code}", response_model=BillPublic)
-def cancel_bill(bill_code: str, user: CurrentUser, wallet: WalletDep) -> dict[str, Any]:
+def cancel_bill(bill_code: str, user: CurrentUser, wallet: WalletDep) -> BillPublic:
     """The issuer cancels an open bill (it is kept, marked cancelled)."""
     return wallet.close_bill(user, bill_code, as_role="issuer")

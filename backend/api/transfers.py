@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
 from backend.api.deps import CurrentUser, IdempotencyKey, WalletDep
 from backend.api.responses import SIGNED_IN, errors
@@ -27,7 +26,8 @@ def request_otp(form: OtpRequest, user: CurrentUser, wallet: WalletDep) -> dict[
 
 
 @router.post("/transfer", status_code=201, response_model=TransferResult)
-def transfer(user: CurrentUser, form: TransferCreate, key: IdempotencyKey, wallet: WalletDep) -> JSONResponse:
+def transfer(
+    user: CurrentUser, form: TransferCreate, key: IdempotencyKey, wallet: WalletDep
+) -> TransferResult:
     """Send money to another user (OTP and Idempotency-Key required)."""
-    status, body = wallet.transfer(user, form, key)
-    return JSONResponse(body, status_code=status)
+    return wallet.transfer(user, form, key)

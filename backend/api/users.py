@@ -8,8 +8,7 @@ from fastapi import APIRouter, Query
 
 from backend.api.deps import CurrentUser, WalletDep, own_or_admin
 from backend.api.responses import ANY, errors
-from backend.ledger import public_movement
-from backend.schemas import LangUpdate, Page, UserPrivate, UserPublic
+from backend.schemas import LangUpdate, Movement, Page, UserPrivate, UserPublic
 
 router = APIRouter(prefix="/api/user", tags=["users"], responses={**ANY, **errors(401)})
 
@@ -18,13 +17,13 @@ Cursor = Annotated[str | None, Query(max_length=64, pattern=r"^[0-9a-f]+$")]
 
 
 @router.get("", response_model=UserPrivate)
-def me(user: CurrentUser, wallet: WalletDep) -> dict[str, Any]:
+def me(user: CurrentUser, wallet: WalletDep) -> UserPrivate:
     """My profile and balance."""
     return wallet.profile(user)
 
 
 @router.put("/lang", response_model=UserPrivate)
-def set_lang(form: LangUpdate, user: CurrentUser, wallet: WalletDep) -> dict[str, Any]:
+def set_lang(form: LangUpdate, user: CurrentUser, wallet: WalletDep) -> UserPrivate:
     """Choose the language of the messages the wallet sends me."""
     wallet.accounts.set_lang(user["_id"], form.lang)
     return wallet.profile(wallet.accounts.get(user["_id"]))
@@ -38,7 +37,7 @@ def history(
     own_or_admin(user, username)
     target = wallet.accounts.get(username)["_id"]
     page, next_cursor = wallet.ledger.history(target, limit=limit, cursor=cursor)
-    return {"items": [public_movement(r, target) for r in page], "next_cursor": next_cursor}
+    return {"items": [Movement.from_record(r, target) for r in page], "next_cursor": next_cursor}
 
 
 @router.get("/{username}", response_model=UserPublic, responses=errors(404))

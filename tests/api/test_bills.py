@@ -45,11 +45,11 @@ def test_due_dates_in_the_past_or_too_far_ahead_are_refused_without_using_the_co
     for due in ("0001-01-01", "9999-12-31", (today - timedelta(days=1)).isoformat(),
                 (today + timedelta(days=366)).isoformat()):  # fmt: skip
         body = {"bill_name": "Kas", "payer": payer.username, "amount": 5_000, "otp": code, "due_date": due}
-        refused = issuer.post("/api/bill", body)
+        refused = issuer.post("/api/bill", body, key=new_key())
         assert refused.status_code == 422 and refused.json()["code"] == "invalid_due_date", due
     body = {"bill_name": "Kas", "payer": payer.username, "amount": 5_000, "otp": code}
     for due in (today.isoformat(), (today + timedelta(days=365)).isoformat()):
-        accepted = issuer.post("/api/bill", {**body, "due_date": due})
+        accepted = issuer.post("/api/bill", {**body, "due_date": due}, key=new_key())
         assert accepted.status_code == 201, accepted.text  # the same code: the refusals did not use it
         code = issuer.otp("create_bill", payer=payer.username, amount=5_000)
         body["otp"] = code
@@ -59,7 +59,7 @@ def test_bill_otp_is_bound_to_payer_and_amount(wallet_client: WalletClient) -> N
     issuer, payer = wallet_client.user(), wallet_client.user()
     code = issuer.otp("create_bill", payer=payer.username, amount=1_000)
     body = {"bill_name": "x", "payer": payer.username, "amount": 2_000, "otp": code}
-    assert issuer.post("/api/bill", body).status_code == 400
+    assert issuer.post("/api/bill", body, key=new_key()).status_code == 400
 
 
 def test_payer_lists_open_bills_and_issuer_lists_issued(wallet_client: WalletClient) -> None:

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.fuzz.harness import BOT_SECRET
-from tests.support.wallet_client import PASSWORD, WalletClient, unique_name
+from tests.support.wallet_client import PASSWORD, WalletClient, new_key, unique_name
 
 ERROR_BODY = "#/components/schemas/ErrorBody"
 BOT = {"X-Bot-Secret": BOT_SECRET}
@@ -117,7 +117,7 @@ def test_a_bill_name_blank_once_cleaned_is_refused(wallet_client: WalletClient) 
     """Guards: the same for `bill_name` (a bill named "" could be created)."""
     issuer, payer = wallet_client.user(), wallet_client.user()
     body = {"bill_name": "\x01 ", "payer": payer.username, "amount": 1_000, "otp": "123456"}
-    response = issuer.post("/api/bill", body)
+    response = issuer.post("/api/bill", body, key=new_key())
     assert response.status_code == 422, response.text
     assert "bill_name" in response.json()["detail"]
 

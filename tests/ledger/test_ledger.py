@@ -238,9 +238,13 @@ def test_a_stale_debit_of_a_rejected_movement_is_refunded(
     src, dst = make_accounts(store, ledger_settings, ledger, [10_000, 0])
     movement_id = new_movement_id()
     request = MovementRequest(TRANSFER, 1_000, src, dst)
-    record = ledger._journal(request, movement_id)
+    record, _ = ledger._journal(request, movement_id)
     ledger._reject(record, "interrupted")  # the sweeper gave up on it...
-    assert ledger._debit(record) == (9_000, None)  # ...while a stalled worker still debits
+    assert ledger._debit(record) == (None, "interrupted")  # ...a stalled worker's debit: fenced
+    assert balances(store) == {src: 10_000, dst: 0}
+    # a record rejected before fences existed, debited by a stalled worker: refunded
+    store.users.update_one({"_id": src}, {"$pull": {"fenced": movement_id}, "$inc": {"in_flight": -1}})
+    assert ledger._debit(record) == (9_000, None)
     ledger.recover(everything=True)
     assert balances(store) == {src: 10_000, dst: 0}
     assert ledger.reconcile()["ok"]
@@ -263,7 +267,7 @@ def test_a_stale_hold_of_a_rejected_movement_is_released(
     store: Store, ledger: Ledger, ledger_settings: Settings
 ) -> None:
     src, dst = make_accounts(store, ledger_settings, ledger, [10_000, 0])
-    record = ledger._journal(MovementRequest(TRANSFER, 1_000, src, dst), new_movement_id())
+    record, _ = ledger._journal(MovementRequest(TRANSFER, 1_000, src, dst), new_movement_id())
     ledger._reject(record, "interrupted")  # the sweeper gave up on it...
     assert ledger._hold(record) is None  # ...while a stalled worker still holds room for it
     held = store.users.find_one({"_id": dst})
@@ -291,7 +295,7 @@ def test_a_hold_repeated_by_a_second_worker_is_kept_once(
     store: Store, ledger: Ledger, ledger_settings: Settings
 ) -> None:
     src, dst = make_accounts(store, ledger_settings, ledger, [10_000, 0])
-    record = ledger._journal(MovementRequest(TRANSFER, 1_000, src, dst), new_movement_id())
+    record, _ = ledger._journal(MovementRequest(TRANSFER, 1_000, src, dst), new_movement_id())
     assert ledger._hold(record) is None and ledger._hold(record) is None
     assert store.users.find_one({"_id": dst})["month_in"] == 1_000
     ledger._drive(record)
@@ -372,3 +376,26 @@ def test_a_crash_at_any_write_still_queues_the_notice_once(
         crash_at += 1
     assert store.notices.count_documents({"_id": notice["_id"]}) == 1
     assert crash_at > 5
+
+
+@pytest.mark.parametrize("kind", [TRANSFER, DEPOSIT])
+def test_a_worker_stalled_before_its_commit_point_cannot_move_money_once_rejected(
+    kind: str, store: Store, ledger: Ledger, ledger_settings: Settings
+) -> None:
+    """No `committed` state follows the debit: the fence a rejection writes on the account of
+    the commit point (the payer's debit; the payee's credit for a deposit) is what stops a worker
+    that held room, stalled past the lease, and wakes after recovery rejected its record."""
+    src, dst = make_accounts(store, ledger_settings, ledger, [10_000, 0])
+    if kind == DEPOSIT:
+        request = MovementRequest(DEPOSIT, 1_000, dst=dst, reference="cash")
+    else:
+        request = MovementRequest(TRANSFER, 1_000, src, dst)
+    record, _ = ledger._journal(request, new_movement_id())
+    assert ledger._hold(record) is None  # the worker got this far, then stalled
+    assert ledger._drive(record, stale=True)["state"] == REJECTED  # recovery gives up on it
+    woke = ledger._drive(record)  # the stalled worker carries on from its stale copy
+    assert woke["state"] == REJECTED
+    ledger.recover(everything=True)
+    assert balances(store) == {src: 10_000, dst: 0}
+    assert_caps_consistent(store)
+    assert ledger.reconcile()["ok"]

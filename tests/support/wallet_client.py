@@ -93,12 +93,13 @@ class Actor:
             body["description"] = description
         return self.post("/api/transfer", body, key=key or new_key())
 
-    def bill(self, payer: str, amount: int, name: str = "Makan siang", **extra: Any) -> httpx.Response:
+    def bill(
+        self, payer: str, amount: int, name: str = "Makan siang", *, key: str | None = None, **extra: Any
+    ) -> httpx.Response:
         """Create a bill with its OTP."""
         code = self.otp("create_bill", payer=payer, amount=amount)
-        return self.post(
-            "/api/bill", {"bill_name": name, "payer": payer, "amount": amount, "otp": code, **extra}
-        )
+        body = {"bill_name": name, "payer": payer, "amount": amount, "otp": code, **extra}
+        return self.post("/api/bill", body, key=key or new_key())
 
     def pay(self, bill_code: str, *, key: str | None = None) -> httpx.Response:
         """Pay a bill with its OTP (or the OTP request's refusal)."""
