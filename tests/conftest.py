@@ -1,7 +1,8 @@
 """Shared fixtures: the embedded database, a fresh app per test, OTPs read from the log channel.
 
 Every test runs against the real backend code and the real embedded database (nx-27017), or
-against MONGODB_URI when it is set. Each test gets its own database name.
+against MONGODB_URI when it is set. Each test gets its own database name. A database that will
+not start or does not answer fails the tests that need it, with the reason; it never skips them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
 
 from backend.config import Settings
 from backend.embedded_db import EmbeddedMongo
@@ -26,14 +29,39 @@ from tests.support.wallet_client import WalletClient
 OTP_LINE = re.compile(r"otp username=(\S+) code=(\d{6}) action=(\w+)")
 
 
+def start_embedded_db(data_dir: Path) -> EmbeddedMongo:
+    """A running nx-27017 on a free port; the test fails (never skips) when it cannot start."""
+    server = EmbeddedMongo(data_dir, free_port())
+    try:
+        server.ensure_running()
+    except (OSError, RuntimeError) as exc:  # not installed, exited at start-up, never listened
+        pytest.fail(
+            f"the embedded database (nx-27017) did not start: {exc}. It is a dependency of the "
+            "project (`make install`); or set MONGODB_URI to a MongoDB of yours.",
+            pytrace=False,
+        )
+    return server
+
+
+def require_answering(uri: str) -> None:
+    """Fail the test at once, not after each test's own timeout, when MONGODB_URI does not answer."""
+    client: MongoClient[dict[str, Any]] = MongoClient(uri, serverSelectionTimeoutMS=5000)
+    try:
+        client.admin.command("ping")
+    except PyMongoError as exc:  # the URI is not printed: it may hold a password
+        pytest.fail(f"the server MONGODB_URI names does not answer: {exc}", pytrace=False)
+    finally:
+        client.close()
+
+
 @pytest.fixture(scope="session")
 def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """MONGODB_URI when set, else an embedded nx-27017 server for the whole session."""
+    """MONGODB_URI when set (and answering), else an embedded nx-27017 server for the whole session."""
     if os.environ.get("MONGODB_URI"):
+        require_answering(os.environ["MONGODB_URI"])
         yield os.environ["MONGODB_URI"]
         return
-    server = EmbeddedMongo(tmp_path_factory.mktemp("mongo"), free_port())
-    server.ensure_running()
+    server = start_embedded_db(tmp_path_factory.mktemp("mongo"))
     yield server.uri
     server.stop()
 

@@ -15,6 +15,8 @@ BACKEND_URL's default, the embedded database on 27117, the bot's secret generate
 If 127.0.0.1:8000 or 27117 is already taken before the test starts (by something it did not
 start, e.g. your own `make run`), the test fails at once and names the program holding the port:
 skipping would hide that the defaults were never checked, and a free port would not prove them.
+For the same reason it fails, never skips, without `make` or Linux /proc (how it finds who holds a
+port and what is left running): CI has both.
 """
 
 from __future__ import annotations
@@ -43,13 +45,20 @@ README_URL = "http://127.0.0.1:8000"
 PORTS = (8000, 27117)  # the backend's and the embedded database's defaults
 SPAWNED = re.compile(r"spawned: '(\w+)' with pid (\d+)")
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        shutil.which("make") is None or not Path("/proc/net/tcp").exists(),
-        reason="needs make and Linux /proc",
-    ),
-]
+pytestmark = pytest.mark.slow
+
+
+def require_make_and_proc() -> None:
+    """Fail the test, with what is missing, unless `make` is on PATH and Linux /proc is there."""
+    if shutil.which("make") is None:
+        pytest.fail(
+            "`make` is not on PATH: this test runs `make run` as a newcomer does; install make", pytrace=False
+        )
+    if not Path("/proc/net/tcp").exists():
+        pytest.fail(
+            "no /proc/net/tcp: this test reads who holds a port, and what is left running, in /proc",
+            pytrace=False,
+        )
 
 
 def listening_inodes(port: int) -> set[str]:
@@ -180,6 +189,7 @@ def checkout(tmp_path: Path) -> Iterator[Path]:
 async def test_make_run_serves_the_readme_address_and_keeps_the_backend_when_the_bot_dies(
     checkout: Path,
 ) -> None:
+    require_make_and_proc()
     assert README_URL in (ROOT / "README.md").read_text(), "the README no longer gives this address"
     for port in PORTS:
         if taken := holders(port):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,14 +32,6 @@ def configured_uri() -> str:
     not silently point the conformance suite at another server.
     """
     return os.environ.get("MONGODB_URI", "")
-
-
-def free_port() -> int:
-    """A TCP port that was free a moment ago (good enough for a private test server)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def connect(uri: str) -> MongoClient[Doc]:
