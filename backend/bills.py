@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import date, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from pymongo import DESCENDING
@@ -25,7 +26,19 @@ if TYPE_CHECKING:
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read aloud and type
 CODE_LENGTH = 10  # 31**10 ≈ 8e14 codes: unguessable, collisions retried on the unique index
-OPEN, PAYING, PAID, CANCELLED, DECLINED = "open", "paying", "paid", "cancelled", "declined"
+
+
+class BillStatus(StrEnum):
+    """Where a bill is (see the module docstring)."""
+
+    OPEN = "open"
+    PAYING = "paying"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+    DECLINED = "declined"
+
+
+OPEN, PAYING, PAID, CANCELLED, DECLINED = BillStatus
 OPEN_ONLY = {"open_key": "", "reminded_at": ""}  # fields a bill carries only while open
 # what a payment needs of its bill and answers with (kept with the payer's OTP)
 BILL_FIELDS = (

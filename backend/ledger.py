@@ -46,6 +46,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from pymongo import DESCENDING, ReturnDocument
@@ -69,20 +70,41 @@ from backend.idempotency import Reservation
 
 logger = logging.getLogger(__name__)
 
-TRANSFER, BILL_PAYMENT, DEPOSIT, WITHDRAWAL, REVERSAL = (
-    "transfer",
-    "bill_payment",
-    "deposit",
-    "withdrawal",
-    "reversal",
-)
+
+class Kind(StrEnum):
+    """What a movement is."""
+
+    TRANSFER = "transfer"
+    BILL_PAYMENT = "bill_payment"
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+    REVERSAL = "reversal"
+
+
+class State(StrEnum):
+    """Where a movement's record is (see the module docstring)."""
+
+    PENDING = "pending"
+    COMMITTED = "committed"  # only records written before the fence (see `_fence`)
+    DONE = "done"
+    REJECTED = "rejected"
+
+
+class Tier(StrEnum):
+    """An account's e-money tier (Bank Indonesia): its balance cap follows."""
+
+    UNVERIFIED = "unverified"
+    VERIFIED = "verified"
+
+
+TRANSFER, BILL_PAYMENT, DEPOSIT, WITHDRAWAL, REVERSAL = Kind
 USER_KINDS = {TRANSFER, BILL_PAYMENT}  # moved by a user: frozen check, limits
 # credits held against the payee's e-money caps first; a reversal is exempt: it puts back money
 # the account already held, and refusing it would leave a wrong payment standing (README)
 HELD_KINDS = {TRANSFER, BILL_PAYMENT, DEPOSIT}
-UNVERIFIED, VERIFIED = "unverified", "verified"
+UNVERIFIED, VERIFIED = Tier
 LIMITS_MIGRATED = "migration:limits"  # counters doc: accounts older than the limits got their fields
-PENDING, COMMITTED, DONE, REJECTED = "pending", "committed", "done", "rejected"
+PENDING, COMMITTED, DONE, REJECTED = State
 INTERRUPTED = ErrorCode.INTERRUPTED
 
 

@@ -13,6 +13,7 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import NoReturn
 
 import pyotp
@@ -35,6 +36,14 @@ def binding_of(
     return (
         f"{action}|party={party or ''}|amount={amount if amount is not None else ''}|bill={bill_code or ''}"
     )
+
+
+class OtpAction(StrEnum):
+    """What a code can authorise."""
+
+    TRANSFER = "transfer"
+    CREATE_BILL = "create_bill"
+    PAY_BILL = "pay_bill"
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,11 @@ from pydantic import (
     StringConstraints,
 )
 
+from backend.bills import BillStatus
 from backend.db import Doc, iso
 from backend.errors import ErrorCode
+from backend.ledger import Kind, State, Tier
+from backend.otp import OtpAction
 
 
 def _epoch_ms(value: object) -> object:
@@ -144,7 +147,7 @@ class UserPublic(BaseModel):
 class Limits(BaseModel):
     """An account's e-money limits (Bank Indonesia) as they stand now."""
 
-    tier: Literal["unverified", "verified"] = Field(description="verified: KYC done by an admin")
+    tier: Tier = Field(description="verified: KYC done by an admin")
     balance_cap: int = Field(description="the most this wallet may hold")
     monthly_incoming_cap: int = Field(description="the most that may come in per calendar month")
     incoming_this_month: int = Field(description="what came in (or is coming in) this month")
@@ -204,14 +207,32 @@ class LangUpdate(Strict):
     lang: Lang
 
 
-class OtpRequest(Strict):
-    """Ask for a one-time password bound to one action."""
+class TransferOtp(Strict):
+    """A code for sending `amount` to `recipient`."""
 
-    action: Literal["transfer", "create_bill", "pay_bill"]
-    recipient: Username | None = None
-    payer: Username | None = None
+    action: Literal[OtpAction.TRANSFER]
+    recipient: Username
+    amount: Amount
+
+
+class CreateBillOtp(Strict):
+    """A code for billing `payer` `amount`."""
+
+    action: Literal[OtpAction.CREATE_BILL]
+    payer: Username
+    amount: Amount
+
+
+class PayBillOtp(Strict):
+    """A code for paying the bill `bill_code` (`amount`, when sent, must be the bill's)."""
+
+    action: Literal[OtpAction.PAY_BILL]
+    bill_code: BillCode
     amount: Amount | None = None
-    bill_code: BillCode | None = None
+
+
+# Ask for a one-time password bound to one action: the action says which fields it needs
+OtpRequest = Annotated[TransferOtp | CreateBillOtp | PayBillOtp, Field(discriminator="action")]
 
 
 class OtpSent(BaseModel):
@@ -235,7 +256,7 @@ class Movement(BaseModel):
     """One ledger record as its parties see it."""
 
     id: str
-    kind: str
+    kind: Kind
     amount: int
     src: str | None
     dst: str | None
@@ -243,7 +264,7 @@ class Movement(BaseModel):
     description: str | None
     bill_code: str | None
     reference: str | None
-    state: str
+    state: State
     created_at: Instant
 
     @classmethod
@@ -325,7 +346,7 @@ class BillPublic(BaseModel):
     amount: int
     description: str | None
     due_date: str | None
-    status: str
+    status: BillStatus
     created_at: Instant
     paid_at: Instant
     payment_id: str | None

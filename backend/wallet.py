@@ -39,7 +39,9 @@ from backend.schemas import (
     BillPublic,
     Movement,
     OtpRequest,
+    PayBillOtp,
     TransferCreate,
+    TransferOtp,
     TransferResult,
     UserPrivate,
     VerifyForm,
@@ -71,30 +73,31 @@ class Wallet:
         what can be known to fail (unknown payee, limits, balance, frozen, a bill not payable),
         so that no code is spent on it. What this request reads and the action will need (the
         other party's name and chat, the bill) is kept with the code."""
-        if form.action in ("transfer", "create_bill"):
-            party = form.recipient if form.action == "transfer" else form.payer
-            if party is None or form.amount is None:
-                who = "recipient" if form.action == "transfer" else "payer"
-                raise InvalidRequest(f"{who} and amount are required for {form.action}")
+        if isinstance(form, PayBillOtp):
+            bill = self.bills.payable_by(form.bill_code, user["_id"])
+            if form.amount is not None and form.amount != bill["amount"]:
+                raise InvalidRequest(f"this bill is for {bill['amount']}, not {form.amount}")
+            binding = binding_of(form.action, bill_code=bill["code"])
+            summary: dict[str, Any] = {
+                "party": bill["issuer"],
+                "amount": bill["amount"],
+                "bill_code": bill["code"],
+            }
+            issuer = self.store.users.find_one({"_id": bill["issuer"]})
+            payment = MovementRequest(BILL_PAYMENT, bill["amount"], user["_id"], bill["issuer"])
+            self.ledger.precheck(payment, user, issuer)
+            facts: Doc = {"bill": {k: bill.get(k) for k in BILL_FIELDS}, "party": _address(issuer)}
+        else:
+            party = form.recipient if isinstance(form, TransferOtp) else form.payer
             other = self._counterparty(user, party)
             binding = binding_of(form.action, party=party, amount=form.amount)
-            summary: dict[str, Any] = {"party": party, "amount": form.amount}
-            if form.action == "transfer":
+            summary = {"party": party, "amount": form.amount}
+            if isinstance(form, TransferOtp):
                 transfer = MovementRequest(TRANSFER, form.amount, user["_id"], other["_id"])
                 self.ledger.precheck(transfer, user, other)
             else:  # a bill its payer could never pay in one transfer
                 self.ledger.check_amount(MovementRequest(BILL_PAYMENT, form.amount, party, user["_id"]))
-            facts: Doc = {"party": _address(other)}
-        else:
-            if form.bill_code is None:
-                raise InvalidRequest("bill_code is required for pay_bill")
-            bill = self.bills.payable_by(form.bill_code, user["_id"])
-            binding = binding_of("pay_bill", bill_code=bill["code"])
-            summary = {"party": bill["issuer"], "amount": bill["amount"], "bill_code": bill["code"]}
-            issuer = self.store.users.find_one({"_id": bill["issuer"]})
-            payment = MovementRequest(BILL_PAYMENT, bill["amount"], user["_id"], bill["issuer"])
-            self.ledger.precheck(payment, user, issuer)
-            facts = {"bill": {k: bill.get(k) for k in BILL_FIELDS}, "party": _address(issuer)}
+            facts = {"party": _address(other)}
         self.otps.issue(user, form.action, binding, summary, facts)
 
     def _counterparty(self, user: Doc, party: str) -> Doc:

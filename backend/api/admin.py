@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
 from backend.api.deps import AdminUser, IdempotencyKey, WalletDep, current_admin
 from backend.api.responses import SIGNED_IN
-from backend.ledger import DEPOSIT, WITHDRAWAL
+from backend.ledger import DEPOSIT, WITHDRAWAL, Kind, State
 from backend.schemas import (
     AdminMoney,
     AdminUserList,
@@ -28,8 +28,6 @@ router = APIRouter(
 )
 
 Limit = Annotated[int, Query(ge=1, le=200)]
-Kind = Literal["transfer", "bill_payment", "deposit", "withdrawal", "reversal"]
-State = Literal["pending", "committed", "done", "rejected"]
 
 
 @router.post("/users/{username}/deposit", status_code=201, response_model=Movement)

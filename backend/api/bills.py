@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
 from backend.api.deps import CurrentUser, IdempotencyKey, WalletDep, current_admin, own_or_admin
 from backend.api.responses import SIGNED_IN
+from backend.bills import BillStatus
 from backend.schemas import BillCreate, BillList, BillPaid, BillPay, BillPublic
 
 router = APIRouter(prefix="/api/bill", tags=["bills"], responses=SIGNED_IN)
@@ -15,7 +16,6 @@ router = APIRouter(prefix="/api/bill", tags=["bills"], responses=SIGNED_IN)
 Limit = Annotated[int, Query(ge=1, le=100)]
 # A bill cursor is "creation time in ms (13 digits):code", as the previous page returned it.
 Cursor = Annotated[str | None, Query(max_length=30, pattern=r"^[0-9]{13}:[0-9A-Z]{8,16}$")]
-Status = Literal["open", "paying", "paid", "cancelled", "declined"]
 
 
 def _render(page: tuple[list[dict[str, Any]], str | None]) -> dict[str, Any]:
@@ -26,7 +26,7 @@ def _render(page: tuple[list[dict[str, Any]], str | None]) -> dict[str, Any]:
 
 @router.get("", response_model=BillList, dependencies=[Depends(current_admin)])
 def all_bills(
-    wallet: WalletDep, status: Status | None = None, limit: Limit = 50, cursor: Cursor = None
+    wallet: WalletDep, status: BillStatus | None = None, limit: Limit = 50, cursor: Cursor = None
 ) -> dict[str, Any]:
     """Admin: every bill, optionally only those with one status."""
     return _render(wallet.bills.page_by_status(status, limit=limit, cursor=cursor))

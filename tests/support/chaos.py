@@ -203,9 +203,13 @@ def verify(backend: BackendProcess, tally: Tally) -> dict[str, bool]:
         backend.env.get("MONGODB_DB", "mata_duitan")
     ]
     done = Counter(r["_id"] for r in db.ledger.find({"state": "done"}, {"_id": 1}))
-    keys = Counter(r["movement_id"] for r in db.idempotency.find({}, {"movement_id": 1}))
+    # the Idempotency-Key is carried by the record it made (one per key: a unique index)
+    keys = Counter(r.get("request") for r in db.ledger.find({}, {"request": 1}) if r.get("request"))
     user_moves = [
-        r["_id"] for r in db.ledger.find({"state": "done", "kind": {"$in": ["transfer", "bill_payment"]}})
+        r.get("request")
+        for r in db.ledger.find(
+            {"state": "done", "kind": {"$in": ["transfer", "bill_payment"]}}, {"request": 1}
+        )
     ]
     payments = Counter(r["bill_code"] for r in db.ledger.find({"state": "done", "kind": "bill_payment"}))
     paid = [b["code"] for b in db.bills.find({"status": "paid"}, {"code": 1})]
@@ -224,7 +228,7 @@ def verify(backend: BackendProcess, tally: Tally) -> dict[str, bool]:
         "every_2xx_in_ledger_once": all(done[m] == 1 for m in tally.acknowledged)
         and len(set(tally.acknowledged)) == len(tally.acknowledged),
         "no_key_applied_twice": all(count == 1 for count in keys.values())
-        and all(keys[m] == 1 for m in user_moves),
+        and all(m is not None and keys[m] == 1 for m in user_moves),
         "every_paid_bill_paid_once": all(payments[c] == 1 for c in paid) and set(payments) == set(paid),
         "acknowledged_paid_bills_are_paid": set(tally.paid_bills) <= set(paid),
         # the e-money caps: never passed (chaos makes no reversals), no hold left behind, and
