@@ -69,13 +69,15 @@ fuzz: $(NEEDS)
 
 ## bench: benchmarks → docs/BENCHMARKS.md (~15 min: HTTP and store, then delivery to Telegram; QUICK=1 for a short run)
 bench: $(NEEDS)
-	$(PY) scripts/bench.py $(if $(QUICK),--quick)
-	$(PY) scripts/bench_delivery.py $(if $(QUICK),--quick)
+	$(PY) -m bench $(if $(QUICK),--quick)
+	$(PY) -m bench.delivery $(if $(QUICK),--quick)
 
+## lint: ruff (check, format) and mypy; bench's mypy run does not report on the tests/ modules it imports
 lint: $(NEEDS)
-	$(BIN)/ruff check backend bot tests
-	$(BIN)/ruff format --check backend bot tests
+	$(BIN)/ruff check backend bot tests bench
+	$(BIN)/ruff format --check backend bot tests bench
 	$(BIN)/mypy backend bot
+	$(BIN)/mypy --follow-imports=silent bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

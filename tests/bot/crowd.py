@@ -106,7 +106,7 @@ def open_bills(
             issuer_doc = store.users.find_one({"_id": issuer.username})
             payer_doc = store.users.find_one({"_id": payer.username})
             assert issuer_doc and payer_doc
-            bill = bills.create(
+            bill, _ = bills.create(
                 issuer=issuer_doc,
                 payer=payer_doc,
                 bill_name="Iuran",

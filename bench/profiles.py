@@ -17,6 +17,8 @@ from pathlib import Path
 
 from pymongo import monitoring
 
+from bench.support import percentile
+
 RATE = 400  # samples per second
 CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     ("backend code (backend/)", ("/backend/", "backend/")),
@@ -193,53 +195,6 @@ def render(profiles: list[tuple[str, Profile]]) -> str:
 
 # ---- the floor, call by call -------------------------------------------------------------------
 
-TRANSFER_CALLS = [
-    "tokens.find_one {_id: jti} (revocation) — OTP req.",
-    "users.find_one (current user)",
-    "users.find_one (recipient)",
-    "counters.find_one_and_update (OTP rate limit, upsert)",
-    "otps.replace_one {_id: user:action} (upsert)",
-    "tokens.find_one {_id: jti} (revocation) — transfer",
-    "users.find_one (current user)",
-    "idempotency.insert_one (reserve key)",
-    "users.find_one (recipient again)",
-    "otps.find_one {_id: user:action}",
-    "otps.update_one (consume)",
-    "idempotency.update_one (authorized)",
-    "ledger.insert_one (pending)",
-    "users.find_one_and_update (debit → balance)",
-    "ledger.find_one_and_update (→ committed)",
-    "users.update_one (credit)",
-    "ledger.find_one_and_update (→ done)",
-    "users.find_one (balance, src_balance lost)",
-    "idempotency.update_one (completed + response)",
-]
-BILL_CALLS = [
-    "tokens.find_one {_id: jti} (revocation) — OTP req.",
-    "users.find_one (current user)",
-    "bills.find_one {_id: code} (payable_by)",
-    "counters.find_one_and_update (OTP rate limit, upsert)",
-    "otps.replace_one {_id: user:action} (upsert)",
-    "tokens.find_one {_id: jti} (revocation) — payment",
-    "users.find_one (current user)",
-    "idempotency.insert_one (reserve key)",
-    "bills.find_one {_id: code} (payable_by)",
-    "otps.find_one {_id: user:action}",
-    "otps.update_one (consume)",
-    "idempotency.update_one (authorized)",
-    "ledger.insert_one (pending)",
-    "bills.update_one {_id,status,payer} (claim)",
-    "users.find_one_and_update (debit → balance)",
-    "ledger.find_one_and_update (→ committed)",
-    "users.update_one (credit)",
-    "ledger.find_one_and_update (→ done)",
-    "bills.update_one {_id,status,payment_id} (settle)",
-    "ledger.find_one_and_update (finalized)",
-    "users.find_one (issuer, for the notice)",
-    "users.find_one (balance, src_balance lost)",
-    "idempotency.update_one (completed + response)",
-]
-
 
 class CallTimer(monitoring.CommandListener):
     """A pymongo CommandListener keeping each command's server round trip, in order."""
@@ -263,9 +218,8 @@ class CallTimer(monitoring.CommandListener):
 
 
 def per_call(durations: list[tuple[str, float]], labels: list[str]) -> list[tuple[str, str, float]]:
-    """Median round trip of the i-th call of each operation → (label, wire command, ms)."""
-    from bench_support import percentile
-
+    """Median round trip of the i-th call of each operation → (label, wire command, ms); `labels`:
+    the recorded commands of one operation (bench.floor.Recording.labels)."""
     n = len(labels)
     if not durations or len(durations) % n:
         return []
@@ -283,7 +237,7 @@ def render_calls(title: str, rows: list[tuple[str, str, float]], wall_ms: float)
         f"#### {title}: {len(rows)} round trips, Σ p50 {total:.1f} ms (p50 of the whole operation "
         f"{wall_ms:.1f} ms)",
         "",
-        "| # | call (backend function) | wire command | p50 | share |",
+        "| # | recorded command | wire command | p50 | share |",
         "|---:|---|---|---:|---:|",
     ]
     order = sorted(range(len(rows)), key=lambda i: -rows[i][2])

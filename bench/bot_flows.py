@@ -23,12 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import uvloop
-from bench_seed import PASSWORD, user_doc
-from bench_support import BOT_SECRET, ROOT, CpuMeter, RunResult, percentile
-from pymongo.database import Database
 
+from bench.seed import PASSWORD, Seeder
+from bench.support import BOT_SECRET, CpuMeter, RunResult, percentile
 from tests.fakes.telegram_api import FakeTelegram, Sent
-from tests.support.backend_process import terminate
+from tests.support.backend_process import ROOT, terminate
 
 Predicate = Callable[[Sent], bool]
 
@@ -134,10 +133,11 @@ class BotProcess:
             self.process = None
 
 
-def seed_chat_users(db: Database[dict[str, Any]], count: int) -> list[str]:
+def seed_chat_users(seeder: Seeder, count: int) -> list[str]:
     """`count` deposited users (not yet linked: each chat logs in through the bot)."""
     names = [f"chat_user_{i:03d}" for i in range(count)]
-    db.users.insert_many([user_doc(name, None) for name in names])
+    seeder.users(names)
+    seeder.deposit(names)
     return names
 
 

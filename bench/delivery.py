@@ -1,6 +1,6 @@
 """Delivery to Telegram under Telegram's real limits: does every message arrive, and how fast?
 
-    .venv/bin/python scripts/bench_delivery.py [--quick] [--no-write]
+    .venv/bin/python -m bench.delivery [--quick] [--no-write]
 
 One run, three measurements, against the strict fake Bot API (tests/fakes/telegram_api.py with
 `Limits()`: 30 requests/s per bot, ~1/s per private chat, 429 past them) and the real product:
@@ -25,11 +25,12 @@ this order, on one backend and one bot:
 `--reminders/--flows/--probes/--samples N` change the plan for an experiment (never written).
 
 Times are the fake's: `Sent.at` is when a request reached it (time.monotonic, the clock this
-process stamps what its users type with). Users are seeded as bench_seed seeds them (one shared
-Argon2 hash; `telegram_chat_id` set as /register leaves it), the chats that type log in through
+process stamps what its users type with). Users are seeded by bench.seed (Accounts.signup once,
+replicated; chats linked by Accounts.link_chat; the typists' money deposited by Ledger.move),
+the chats that type log in through
 the bot's POST /api/bot/link and their sessions are written into the bot's persistence file as a
-bot restart finds them (tests/bot/crowd.py log_in_chats), bills are made
-by the product's `Bills.create` (tests/bot/crowd.py open_bills). The figures are written into
+bot restart finds them (tests/bot/crowd.py log_in_chats), bills are made by the product's
+`Bills.create` (bench.seed). The figures are written into
 docs/BENCHMARKS.md between the `delivery:begin/end` markers (everything else is kept).
 """
 
@@ -57,23 +58,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+import httpx
+from pymongo import MongoClient
 
-import httpx  # noqa: E402
-from bench_bot import TimedTelegram  # noqa: E402
-from bench_seed import BENCH_CAPS_ENV, PASSWORD, user_doc  # noqa: E402
-from bench_support import ROOT, CpuMeter, machine_info, percentile  # noqa: E402
-from pymongo import MongoClient  # noqa: E402
-
-from backend.db import Store  # noqa: E402
-from bot import reminders  # noqa: E402
-from bot.ratelimit import PriorityGate, TelegramRateLimiter  # noqa: E402
-from tests.bot.conftest import BOT_SECRET, BotRunner, bot_settings  # noqa: E402
-from tests.bot.crowd import Member, log_in_chats, open_bills  # noqa: E402
-from tests.bot.scenario import is_summary  # noqa: E402
-from tests.fakes.telegram_api import Limits, Sent, most_in_window  # noqa: E402
-from tests.support.backend_process import BackendProcess  # noqa: E402
+from backend.db import Store
+from bench.bot_flows import TimedTelegram
+from bench.seed import PASSWORD, Seeder
+from bench.support import BENCH_CAPS_ENV, CpuMeter, machine_info, percentile, settings_from
+from bot import reminders
+from bot.ratelimit import PriorityGate, TelegramRateLimiter
+from tests.bot.conftest import BOT_SECRET, BotRunner, bot_settings
+from tests.bot.crowd import Member, log_in_chats
+from tests.bot.scenario import is_summary
+from tests.fakes.telegram_api import Limits, Sent, most_in_window
+from tests.support.backend_process import ROOT, BackendProcess
 
 REPORT = ROOT / "docs" / "BENCHMARKS.md"
 BEGIN, END = "<!-- delivery:begin -->", "<!-- delivery:end -->"
@@ -114,7 +112,7 @@ def log(message: str) -> None:
 
 
 class DeliveryTelegram(TimedTelegram):
-    """bench_bot's fake (Telegram's real limits, an event per waited-on chat), counting reminders."""
+    """bench.bot_flows' fake (Telegram's real limits, an event per waited-on chat), counting reminders."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -150,33 +148,30 @@ def seed(backend: BackendProcess, plan: Plan, data_dir: Path) -> tuple[World, di
     client: MongoClient[dict[str, Any]] = MongoClient(backend.mongo_uri)
     try:
         store = Store(client, client["mata_duitan"])
+        seeder = Seeder(store, settings_from(backend.env))
         world = World(
             [Member(PAYER_CHAT + i, f"payer_{i:05d}") for i in range(plan.reminders)],
             [Member(FLOW_CHAT + i, f"flow_{i:03d}") for i in range(plan.flows)],
             [Member(PROBE_CHAT + i, f"probe_{i}") for i in range(plan.probes)],
         )
         members = world.payers + world.flow_chats + world.probes
-        for first in range(0, len(members), 5_000):
-            chunk = members[first : first + 5_000]
-            store.users.insert_many([user_doc(m.username, m.chat) for m in chunk])
-        store.users.insert_many([user_doc(ISSUER, None), user_doc(SINK, None)])
+        seeder.users([m.username for m in members] + [ISSUER, SINK])
+        seeder.link({m.username: m.chat for m in members})
+        seeder.deposit([m.username for m in world.flow_chats + world.probes])  # they pay; payers only owe
         times["users"] = time.perf_counter() - started
+        sessions = link_chats(backend, world.flow_chats + world.probes)
+        asyncio.run(log_in_chats(data_dir / "bot_state.pickle", sessions))
+        times["sessions"] = time.perf_counter() - started - times["users"]
+        bills_started = time.perf_counter()
+        issuer = seeder.wallet.accounts.get(ISSUER)
+        with ThreadPoolExecutor(4) as pool:  # Bills.create, four at a time
+            made = list(pool.map(lambda payer: seeder.bill(issuer, payer.username, 5_000), world.payers))
+        assert len(made) == plan.reminders
+        # last reminded a day ago (a controlled clock), so the next reminder run takes them all
+        store.bills.update_many({"issuer": ISSUER}, {"$inc": {"reminded_at": -86_400_000}})
+        times["bills"] = time.perf_counter() - bills_started
     finally:
         client.close()
-    sessions = link_chats(backend, world.flow_chats + world.probes)
-    asyncio.run(log_in_chats(data_dir / "bot_state.pickle", sessions))
-    times["sessions"] = time.perf_counter() - started - times["users"]
-    bills_started = time.perf_counter()
-    issuer = Member(0, ISSUER)
-    pairs = [(issuer, payer) for payer in world.payers]
-    chunks = [pairs[i : i + 500] for i in range(0, len(pairs), 500)]
-    with ThreadPoolExecutor(4) as pool:  # Bills.create, one client per chunk (crowd.open_bills)
-        made = sum(
-            len(codes)
-            for codes in pool.map(lambda c: open_bills(backend.mongo_uri, c, 5_000, due=True), chunks)
-        )
-    assert made == plan.reminders
-    times["bills"] = time.perf_counter() - bills_started
     return world, times
 
 
@@ -693,7 +688,7 @@ def render(
     """The generated block of docs/BENCHMARKS.md."""
     kind = {"quick": "quick run, indicative only", "full": "full run"}.get(plan.name, plan.name)
     lines = [
-        f"_Generated by `scripts/bench_delivery.py` ({kind}) in {runtime / 60:.1f} min. "
+        f"_Generated by `python -m bench.delivery` ({kind}) in {runtime / 60:.1f} min. "
         "Do not edit between the markers: the next run replaces it._",
         "",
         "| | |",

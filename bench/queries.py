@@ -1,9 +1,10 @@
 """Query shapes on nx-27017: the shapes the backend used before commit 67d6606 next to the ones
 it uses today (proposed in docs/BENCHMARKS.md), on one collection size. Run it before and after
-changing a query. The old shapes get their old indexes, and the seeded records carry `parties`
-besides today's `src_key`/`dst_key`, so both columns query the same data.
+changing a query. The old shapes get their old indexes, and the seeded records (replicas of real
+ones, bench.seed) carry `parties` besides today's `src_key`/`dst_key`, so both columns query the
+same data.
 
-    .venv/bin/python scripts/bench_queries.py [--records 200000]
+    .venv/bin/python -m bench.queries [--records 200000]
 
 nx-27017 uses an index for `_id` equality, and for equality or a range on one scalar field
 when that field is the only condition. Anything else is scanned, in SQLite or in Python.
@@ -22,12 +23,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+from pymongo import ASCENDING, DESCENDING
 
-import bench_seed  # noqa: E402
-from bench_support import percentile, start_embedded  # noqa: E402
-from pymongo import ASCENDING, DESCENDING  # noqa: E402
+from backend.ledger import TRANSFER
+from bench import seed
+from bench.seed import Seeder
+from bench.support import backend_env, percentile, settings_from, start_embedded
 
 
 def timed(run: Callable[[], Any], samples: int = 7) -> float:
@@ -54,11 +55,12 @@ def main() -> int:
     try:
         with db.client() as client:
             x = client["queries"]
-            bench_seed.ensure_indexes(x)  # today's indexes; then the old ones the old shapes used
+            seed.ensure_indexes(x)  # today's indexes; then the old ones the old shapes used
             x.ledger.create_index([("parties", ASCENDING), ("seq", DESCENDING)])
             x.ledger.create_index([("finalized", ASCENDING), ("updated_at", ASCENDING)])
             x.bills.create_index("code", unique=True)
-            rows = seed_and_time(x, args.records)
+            seeder = Seeder.on(x, settings_from(backend_env(db, "queries", DATA_DIR=str(work))))
+            rows = seed_and_time(seeder, x, args.records)
     finally:
         db.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -70,7 +72,7 @@ def main() -> int:
     return 0
 
 
-def seed_and_time(x: Any, records: int) -> list[tuple[str, float, float]]:
+def seed_and_time(seeder: Seeder, x: Any, records: int) -> list[tuple[str, float, float]]:
     """Seed the collections, then time the old and today's shape of each query."""
     rng = random.Random(1)
     pool = [f"member_{i}" for i in range(20_000)]
@@ -80,7 +82,7 @@ def seed_and_time(x: Any, records: int) -> list[tuple[str, float, float]]:
         a, b = rng.sample(pool, 2)
         if i % 2000 == 0:
             a = "viewer"
-        record = bench_seed.done_record(start + i * 1000, rng, "transfer", a, b, 1000)
+        record = seeder.record_like(TRANSFER, start + i * 1000, rng, a, b)
         record["parties"] = [a, b]  # the old shape, for the "before" column
         batch.append(record)
         if len(batch) == 10_000:
@@ -89,13 +91,8 @@ def seed_and_time(x: Any, records: int) -> list[tuple[str, float, float]]:
     if batch:
         x.ledger.insert_many(batch)
     tenth = max(records // 10, 1)
-    x.users.insert_many([bench_seed.user_doc(f"member_{i}", None) for i in range(tenth)])
-    x.tokens.insert_many(
-        [{"_id": f"refresh:{i:064x}", "kind": "refresh", "expires_at": 2**41} for i in range(tenth)]
-    )
-    x.bills.insert_many(
-        [bench_seed.bill_doc(bench_seed.bill_code(rng), "a", "b", status="paid") for _ in range(tenth)]
-    )
+    seeder.sessions(tenth, 800_000_000)  # members with a linked chat and a bot session each
+    x.bills.insert_many([seeder.bill_like("paid", start, rng, "member_1", "member_2") for _ in range(tenth)])
     bill = x.bills.find_one({})
     assert bill is not None
 

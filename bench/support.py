@@ -1,19 +1,16 @@
-"""Shared pieces of `scripts/bench.py`: the machine, statistics, CPU accounting, processes.
+"""Shared pieces of the benchmarks: the machine, statistics, CPU accounting, the database and
+the backend's settings and process.
 
-Nothing here measures anything by itself; the scenario modules (bench_floor, bench_http,
-bench_bot) call these helpers and return plain dicts that bench.py turns into tables.
+Nothing here measures anything by itself; the scenario modules (floor, http_paths, bot_flows)
+call these helpers and return plain dicts that bench.main turns into tables. Processes are
+started with tests/support (`BackendProcess`, `free_port`), as the tests start them.
 """
 
 from __future__ import annotations
 
 import os
 import platform
-import socket
 import statistics
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -22,21 +19,20 @@ from typing import Any
 
 from pymongo import MongoClient
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench_seed import BENCH_CAPS_ENV  # noqa: E402
-
-from backend.config import Settings  # noqa: E402
-from backend.embedded_db import EmbeddedMongo  # noqa: E402
-from backend.security import Tokens  # noqa: E402
-from tests.support.backend_process import start_backend, terminate  # noqa: E402
+from backend.config import Settings
+from backend.embedded_db import EmbeddedMongo
+from backend.security import Tokens
+from tests.support.backend_process import BackendProcess, free_port
 
 JWT_SECRET = "bench-secret-" + "x" * 40
 BOT_SECRET = "bench-bot-secret"
 ADMIN_PASSWORD = "bench-admin-pass-1"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+AMOUNT = 1000  # of every benchmarked transfer and bill
+# Seeded accounts are verified, with caps far above what a run moves: the benchmarks measure the
+# money path, not the e-money limits (the backend gets the same caps, or it would lower them).
+BENCH_CAP, BENCH_MONTHLY_CAP = 10**12, 10**15
+BENCH_CAPS_ENV = {"BALANCE_CAP_VERIFIED": str(BENCH_CAP), "MONTHLY_INCOMING_CAP": str(BENCH_MONTHLY_CAP)}
 
 
 # ---- the machine ------------------------------------------------------------------------
@@ -193,13 +189,6 @@ class CpuMeter:
 # ---- processes --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Database:
     """The database a benchmark runs on: the embedded nx-27017 server, or MONGODB_URI."""
@@ -256,75 +245,53 @@ def external_database(uri: str) -> Database:
     return Database("MONGODB_URI", uri)
 
 
-class Backend:
-    """`python -m backend` on its own port, with the settings a benchmark needs."""
-
-    def __init__(self, database: Database, db_name: str, data_dir: Path, **env: str) -> None:
-        self.port = free_port()
-        self.data_dir = data_dir
-        self.log_path = data_dir / f"backend-{db_name}.log"
-        self.env = {
-            **os.environ,
-            "ENV": "development",
-            "DATA_DIR": str(data_dir),
-            "PORT": str(self.port),
-            "MONGODB_URI": database.uri,  # the embedded server we started is reused through its URI
-            "MONGODB_DB": db_name,
-            "JWT_SECRET": JWT_SECRET,
-            "ADMIN_USERNAME": "admin",
-            "ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "BOT_API_SECRET": BOT_SECRET,
-            # Every client reuses one account for hundreds of transfers: the default of 5 OTPs per
-            # 10 minutes per user would stop it after five. Nothing else departs from the defaults.
-            "OTP_REQUESTS_PER_WINDOW": "100000000",
-            **BENCH_CAPS_ENV,
-            **env,
-        }
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        """Base URL of the API."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        """Pid of the backend process."""
-        return self.process.pid if self.process else None
-
-    def start(self, timeout: float = 60.0) -> Backend:
-        """Start it and wait for /healthz."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.process = start_backend(self.env, self.url, self.log_path, timeout)
-        return self
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL after 15 s."""
-        if self.process is not None:
-            terminate(self.process)
-            self.process = None
+def backend_env(database: Database, db_name: str, **extra: str) -> dict[str, str]:
+    """The settings of every benchmarked backend, as its environment: the one source for the
+    process (`start_backend`), the recorder's in-process app and the seeder (`settings_from`)."""
+    product = Settings.model_fields
+    return {
+        "ENV": "development",
+        "MONGODB_URI": database.uri,  # the server started here is shared through its URI
+        "MONGODB_DB": db_name,
+        "JWT_SECRET": JWT_SECRET,
+        "ADMIN_USERNAME": "admin",
+        "ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "BOT_API_SECRET": BOT_SECRET,
+        "OTP_DELIVERY": "telegram",  # the production channel: the outbox, claimed by a courier
+        # Every client reuses one account for hundreds of transfers: the default of 5 OTPs per
+        # 10 minutes per user would stop it after five.
+        "OTP_REQUESTS_PER_WINDOW": "100000000",
+        # tests/support's BackendProcess shortens these for tests; a benchmark runs the product's
+        "LEDGER_LEASE_SECONDS": str(product["ledger_lease_seconds"].default),
+        "SWEEPER_INTERVAL_SECONDS": str(product["sweeper_interval_seconds"].default),
+        **BENCH_CAPS_ENV,
+        **extra,
+    }
 
 
-@contextmanager
-def running(backend: Backend) -> Iterator[Backend]:
-    """Start a backend for the duration of a block."""
-    backend.start()
-    try:
-        yield backend
-    finally:
-        backend.stop()
+def settings_from(env: dict[str, str]) -> Settings:
+    """The Settings a backend started with this environment has (fields are the names, lowercased)."""
+    values: dict[str, Any] = {name.lower(): value for name, value in env.items()}
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-def settings_for_tokens() -> Settings:
-    """Settings that sign access tokens exactly as the benchmarked backend does."""
-    return Settings(_env_file=None, jwt_secret=JWT_SECRET)  # type: ignore[call-arg]
+def start_backend(database: Database, db_name: str, data_dir: Path, **env: str) -> BackendProcess:
+    """`python -m backend` on its own port (tests/support's BackendProcess) with `backend_env`."""
+    backend = BackendProcess(data_dir, **backend_env(database, db_name, **env))
+    backend.start(timeout=60)
+    return backend
 
 
-def mint_tokens(usernames: list[str]) -> dict[str, str]:
+def pid_of(backend: BackendProcess) -> int | None:
+    """Pid of a running backend process (for CpuMeter and py-spy)."""
+    return backend.process.pid if backend.process is not None else None
+
+
+def mint_tokens(settings: Settings, usernames: list[str]) -> dict[str, str]:
     """Access tokens for users, signed by backend.security.Tokens with the backend's key.
 
     Signing in through the API would cost one Argon2 verification per user before each run;
     that is the sign-in path, not the one measured here.
     """
-    tokens = Tokens(None, settings_for_tokens())  # type: ignore[arg-type]  # issuing needs no store
+    tokens = Tokens(None, settings)  # type: ignore[arg-type]  # issuing needs no store
     return {name: tokens.issue_access(name) for name in usernames}

@@ -10,9 +10,13 @@ app does:
     bill pay:  POST /api/processing {action: pay_bill, bill_code}           → 202, OTP DM'd
                POST /api/bill/{code}/pay {otp} + Idempotency-Key            → 200
 
-OTPs travel the production way (OTP_DELIVERY=telegram): the backend's Notifier POSTs sendMessage
-to TELEGRAM_API_URL, here `TelegramSink`, a minimal Bot API endpoint that keeps each chat's newest
-code. The backend's "you received" / "bill paid" notices go there too and are counted.
+OTPs travel the production way (OTP_DELIVERY=telegram): the backend queues each DM in its outbox
+and the bot's courier claims it (POST /api/bot/notices/claim, a long poll) and acknowledges it.
+Here `Courier` does the courier's part against the backend (claim, keep each chat's newest code,
+acknowledge everything as sent) without Telegram, whose 30 messages/s would otherwise be what is
+measured (bench.delivery measures that). The "you received" / "bill paid" notices are claimed
+and acknowledged the same way, and counted. What the client sends is `otp_request` and
+`money_request`, which bench.record sends too.
 """
 
 from __future__ import annotations
@@ -20,20 +24,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import uvloop
-from bench_seed import Pair
-from bench_support import CpuMeter, RunResult, free_port
 
-OTP_RE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
-AMOUNT = 1000
+from backend.notices import NoticeKind
+from bench.seed import Pair
+from bench.support import AMOUNT, BOT_SECRET, CpuMeter, RunResult
+
 MIN_SAMPLES = 3
 
 
@@ -83,76 +87,69 @@ class Connection:
         return status, (json.loads(data) if data else None)
 
 
-class TelegramSink:
-    """A minimal Bot API `sendMessage` endpoint in its own thread: remembers each chat's OTP."""
+class Courier:
+    """The bot courier's side of the outbox, in its own thread: long-polls the backend for due
+    notices, keeps each chat's newest OTP and acknowledges every notice as sent."""
 
-    def __init__(self, token: str = "123456:BENCH") -> None:
-        self.token = token
-        self.port = free_port()
+    def __init__(self, backend_url: str, bot_secret: str = BOT_SECRET) -> None:
+        split = urlsplit(backend_url)
+        self.host, self.port = split.hostname or "127.0.0.1", split.port or 80
+        self.headers = {"X-Bot-Secret": bot_secret}
         self.codes: dict[int, str] = {}
         self.notices = 0
         self.otps = 0
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=self._serve, name="telegram-sink", daemon=True)
+        self._polled = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="courier", daemon=True)
+        self._error: BaseException | None = None
 
-    @property
-    def url(self) -> str:
-        """TELEGRAM_API_URL for the backend."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> TelegramSink:
-        """Serve until stop()."""
+    def start(self) -> Courier:
+        """Poll until stop(); return once the backend has seen a poll (OTPs can be issued)."""
         self._thread.start()
-        self._ready.wait(10)
+        if not self._polled.wait(30):
+            raise HttpError(f"the courier could not poll the backend: {self._error!r}")
         return self
 
     def stop(self) -> None:
-        """Stop serving."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
+        """Stop polling (the long poll in flight ends within its wait)."""
+        self._stopping.set()
+        self._thread.join(10)
 
     def _serve(self) -> None:
-        loop = uvloop.new_event_loop()
-        self._loop = loop
-        loop.run_until_complete(asyncio.start_server(self._client, "127.0.0.1", self.port))
-        self._ready.set()
-        loop.run_forever()
-
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                body = await reader.readexactly(length) if length else b""
-                self._record(body)
-                answer = b'{"ok":true,"result":{"message_id":1,"date":0,"chat":{"id":1,"type":"private"}}}'
-                writer.write(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-                    + str(len(answer)).encode()
-                    + b"\r\n\r\n"
-                    + answer
-                )
-        except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
+            uvloop.run(self._poll())
+        except BaseException as exc:  # noqa: BLE001 - kept for start() to report
+            self._error = exc
+            raise
 
-    def _record(self, body: bytes) -> None:
-        form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
-        text = form.get("text", "")
-        match = OTP_RE.search(text) if "OTP" in text else None
-        if match and "chat_id" in form:
-            self.codes[int(form["chat_id"])] = match.group(1)
-            self.otps += 1
-        else:
-            self.notices += 1
+    async def _poll(self) -> None:
+        conn = await Connection(self.host, self.port).open()
+        claim = {"limit": 200, "wait_seconds": 1.0, "lowest_priority": 2}
+        try:
+            while not self._stopping.is_set():
+                status, answer = await conn.request("POST", "/api/bot/notices/claim", claim, self.headers)
+                if status != 200:
+                    raise HttpError(f"notices/claim: {status} {answer}")
+                self._polled.set()
+                items = answer["items"]
+                for item in items:
+                    if item["kind"] == NoticeKind.OTP:
+                        self.codes[int(item["chat_id"])] = str(item["data"]["code"])
+                        self.otps += 1
+                    else:
+                        self.notices += 1
+                if items:
+                    sent = [{"id": i["id"], "claim": i["claim"], "outcome": "sent"} for i in items]
+                    status, answer = await conn.request(
+                        "POST", "/api/bot/notices/ack", {"items": sent}, self.headers
+                    )
+                    if status != 200:
+                        raise HttpError(f"notices/ack: {status} {answer}")
+        finally:
+            await conn.close()
 
     async def code_for(self, chat_id: int, timeout: float = 10.0) -> str:
-        """The OTP DM'd to a chat (it arrives before the 202 answer; the wait is a safety net)."""
+        """The OTP queued for a chat, once the courier has claimed it."""
         deadline = time.monotonic() + timeout
         while True:
             code = self.codes.pop(chat_id, None)
@@ -163,50 +160,54 @@ class TelegramSink:
             await asyncio.sleep(0.001)
 
 
+@dataclass(frozen=True)
+class Call:
+    """One request of a client's operation, and the status that means it worked."""
+
+    method: str
+    path: str
+    body: dict[str, Any]
+    status: int
+
+
+def otp_request(path: str, pair: Pair, bill: str | None = None) -> Call:
+    """The OTP request that starts a transfer or a bill payment (`path`: transfer, billpay)."""
+    if path == "transfer":
+        return Call(
+            "POST", "/api/processing", {"action": "transfer", "recipient": pair.payee, "amount": AMOUNT}, 202
+        )
+    return Call("POST", "/api/processing", {"action": "pay_bill", "bill_code": bill}, 202)
+
+
+def money_request(path: str, pair: Pair, otp: str, bill: str | None = None) -> Call:
+    """The request that moves the money, with its code (sent with an Idempotency-Key)."""
+    if path == "transfer":
+        return Call("POST", "/api/transfer", {"recipient": pair.payee, "amount": AMOUNT, "otp": otp}, 201)
+    return Call("POST", f"/api/bill/{bill}/pay", {"otp": otp}, 200)
+
+
 Operation = Callable[[Connection, Pair, int, dict[str, list[float]]], Awaitable[None]]
 
 
-def transfer_operation(sink: TelegramSink, tokens: dict[str, str]) -> Operation:
-    """OTP request + transfer, as the bot or an app does it."""
+def operation(path: str, courier: Courier, tokens: dict[str, str], codes: dict[str, list[str]]) -> Operation:
+    """OTP request + the money request, as the bot or an app does it (`codes`: each payer's open
+    bills, the k-th paid by its k-th operation; empty for transfers)."""
 
     async def operate(conn: Connection, pair: Pair, k: int, parts: dict[str, list[float]]) -> None:
         auth = {"Authorization": "Bearer " + tokens[pair.payer]}
+        bill = codes[pair.payer][k] if codes else None
         started = time.perf_counter()
-        otp_body = {"action": "transfer", "recipient": pair.payee, "amount": AMOUNT}
-        status, answer = await conn.request("POST", "/api/processing", otp_body, auth)
-        if status != 202:
+        ask = otp_request(path, pair, bill)
+        status, answer = await conn.request(ask.method, ask.path, ask.body, auth)
+        if status != ask.status:
             raise HttpError(f"OTP request: {status} {answer}")
-        code = await sink.code_for(pair.payer_chat)
+        code = await courier.code_for(pair.payer_chat)
         middle = time.perf_counter()
-        body = {"recipient": pair.payee, "amount": AMOUNT, "otp": code}
+        pay = money_request(path, pair, code, bill)
         headers = {**auth, "Idempotency-Key": uuid.uuid4().hex}
-        status, answer = await conn.request("POST", "/api/transfer", body, headers)
-        if status != 201:
-            raise HttpError(f"transfer: {status} {answer}")
-        parts["otp_request"].append(middle - started)
-        parts["money_request"].append(time.perf_counter() - middle)
-
-    return operate
-
-
-def pay_operation(sink: TelegramSink, tokens: dict[str, str], codes: dict[str, list[str]]) -> Operation:
-    """OTP request + payment of the payer's k-th open bill."""
-
-    async def operate(conn: Connection, pair: Pair, k: int, parts: dict[str, list[float]]) -> None:
-        auth = {"Authorization": "Bearer " + tokens[pair.payer]}
-        bill = codes[pair.payer][k]
-        started = time.perf_counter()
-        status, answer = await conn.request(
-            "POST", "/api/processing", {"action": "pay_bill", "bill_code": bill}, auth
-        )
-        if status != 202:
-            raise HttpError(f"OTP request: {status} {answer}")
-        code = await sink.code_for(pair.payer_chat)
-        middle = time.perf_counter()
-        headers = {**auth, "Idempotency-Key": uuid.uuid4().hex}
-        status, answer = await conn.request("POST", f"/api/bill/{bill}/pay", {"otp": code}, headers)
-        if status != 200:
-            raise HttpError(f"pay: {status} {answer}")
+        status, answer = await conn.request(pay.method, pay.path, pay.body, headers)
+        if status != pay.status:
+            raise HttpError(f"{path}: {status} {answer}")
         parts["otp_request"].append(middle - started)
         parts["money_request"].append(time.perf_counter() - middle)
 
