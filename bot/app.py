@@ -17,13 +17,14 @@ from telegram.ext import (
     MessageHandler,
     PersistenceInput,
     PicklePersistence,
+    TypeHandler,
     filters,
 )
 from telegram.warnings import PTBUserWarning
 
 from bot import bills, commands, history, reminders
 from bot.client import BackendClient
-from bot.common import cancel, interrupt, lang_of
+from bot.common import cancel, interrupt, lang_of, timed_out
 from bot.concurrency import PerChatUpdateProcessor
 from bot.config import BotSettings
 from bot.conversations import bill, login, pay, register, transfer
@@ -49,6 +50,7 @@ def build_flows() -> ConversationHandler:
     states: dict[object, list[BaseHandler]] = {}
     for module in FLOWS:
         states.update(module.STATES)
+    states[ConversationHandler.TIMEOUT] = [TypeHandler(Update, timed_out)]
     with warnings.catch_warnings():
         # per_message=False is right here: a flow belongs to a chat, not to one message.
         warnings.filterwarnings("ignore", message=".*per_message.*", category=PTBUserWarning)

@@ -1,4 +1,5 @@
-"""Helpers shared by every handler: language, session, replies, deletion and the flow guard."""
+"""Helpers shared by every handler: language, session, the flow and its profile, replies, deletion
+and the flow guard."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 END = ConversationHandler.END
 Context = ContextTypes.DEFAULT_TYPE
 Step = Callable[[Update, Context], Coroutine[Any, Any, int | None]]
+FLOW_PROFILE = ("username", "amount_credit", "frozen")  # what flows read of GET /api/user
 
 
 def backend(context: Context) -> BackendClient:
@@ -78,6 +80,27 @@ def start_flow(context: Context, name: str) -> None:
     """Forget any conversation in progress in this chat and start flow `name`."""
     end_flow(context)
     flow(context)["name"] = name
+
+
+async def timed_out(update: object, context: Context) -> None:
+    """A flow left alone for FLOW_TIMEOUT: forget its data (the profile it read, its answers)."""
+    end_flow(context)
+
+
+async def profile(context: Context, *, fresh: bool = False) -> dict[str, Any]:
+    """The user's username, balance and frozen flag, read from the backend once per flow and kept
+    in the flow's data, which every flow's start and end clears; `fresh` reads it again."""
+    data = flow(context)
+    if fresh or "profile" not in data:
+        me = await backend(context).me(require_session(context))
+        # only what flows read: chat_data is written to disk, the email, phone and KYC need not be
+        data["profile"] = {key: me.get(key) for key in FLOW_PROFILE}
+    return cast(dict[str, Any], data["profile"])
+
+
+def forget_profile(context: Context) -> None:
+    """Drop the flow's copy of the profile: the next `profile()` asks the backend again."""
+    flow(context).pop("profile", None)
 
 
 def new_token() -> str:

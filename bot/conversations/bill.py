@@ -9,7 +9,8 @@ from bot import validate
 from bot.common import Context, backend, flow, guarded, lang_of, require_session, say, start_flow
 from bot.conversations.amount import read_amount
 from bot.conversations.confirm import MoneyFlow, confirmation_states, show_summary
-from bot.conversations.steps import find_counterparty, store_description
+from bot.conversations.counterparty import Counterparty, ask_counterparty, counterparty_states
+from bot.conversations.steps import store_description
 from bot.keyboards import skip_keyboard
 from bot.money import format_amount
 from bot.qr import qr_png
@@ -42,20 +43,7 @@ async def got_name(update: Update, context: Context) -> int:
         await say(update, context, "bill_name_invalid")
         return NAME
     flow(context)["bill_name"] = bill_name
-    await say(update, context, "bill_payer")
-    return PAYER
-
-
-@guarded
-async def got_payer(update: Update, context: Context) -> int:
-    """Look the payer up and show their name; ask the amount."""
-    lang = lang_of(update, context)
-    user = await find_counterparty(update, context, t(lang, "bill_payer_self"))
-    if user is None:
-        return PAYER
-    flow(context).update(payer=user["username"], payer_name=user["name"])
-    await say(update, context, "payer_found", username=user["username"], name=user["name"])
-    return await ask_amount(update, context)
+    return await ask_counterparty(update, context, PAYER_STEP)
 
 
 async def ask_amount(update: Update, context: Context) -> int:
@@ -126,10 +114,18 @@ async def finish(update: Update, context: Context, otp: str) -> None:
 
 
 SPEC = MoneyFlow(confirm_state=CONFIRM, otp_state=OTP, finish=finish, ask_amount=ask_amount)
+PAYER_STEP = Counterparty(
+    state=PAYER,
+    role="payer",
+    ask="bill_payer",
+    is_self="bill_payer_self",
+    found="payer_found",
+    then=ask_amount,
+)
 ENTRY_POINTS: list[BaseHandler] = [CommandHandler("bill", start)]
 STATES: dict[object, list[BaseHandler]] = {
     NAME: [MessageHandler(TEXT, got_name)],
-    PAYER: [MessageHandler(TEXT, got_payer)],
+    **counterparty_states(PAYER_STEP),
     AMOUNT: [MessageHandler(TEXT, got_amount)],
     DESCRIPTION: [MessageHandler(TEXT, got_description), CommandHandler("skip", got_description)],
     **confirmation_states(SPEC),

@@ -25,6 +25,7 @@ from bot.common import (
     edit,
     end_flow,
     flow,
+    forget_profile,
     guarded,
     lang_of,
     new_token,
@@ -76,6 +77,7 @@ async def _amount_refused(update: Update, context: Context, spec: MoneyFlow, exc
     """Go back to the amount step when the backend refuses the amount (limit, balance)."""
     if exc.code not in AMOUNT_CODES or spec.ask_amount is None:
         raise exc
+    forget_profile(context)  # the refusal says the balance read at the start is out of date
     await say_text(update, context, error_text(lang_of(update, context), exc.code, exc.payee))
     return await spec.ask_amount(update, context)
 

@@ -21,6 +21,7 @@ from bot.common import (
     guarded,
     interrupt,
     lang_of,
+    profile,
     require_session,
     say,
     say_text,
@@ -98,7 +99,7 @@ async def show_bill(update: Update, context: Context, text: str) -> int:
     if bill is None:
         return CODE
     lang = lang_of(update, context)
-    me = await backend(context).me(require_session(context))
+    me = await profile(context)
     refusal = _refusal(lang, bill, me)
     if refusal is not None:
         await say_text(update, context, refusal)

@@ -1,5 +1,5 @@
-"""Steps more than one flow takes: the username, the password, a skippable answer, the other
-party of a transfer or bill, and the greeting after a login."""
+"""Steps more than one flow takes: the username, the password, a skippable answer, and the
+greeting after a login (the other party of a transfer or bill: counterparty.py)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,7 @@ from typing import Any
 from telegram import Update
 
 from bot import validate
-from bot.client import BackendError
-from bot.common import (
-    Context,
-    backend,
-    flow,
-    require_session,
-    save_login,
-    say,
-    say_text,
-    session_of,
-    try_to_delete,
-)
+from bot.common import Context, flow, save_login, say, session_of, try_to_delete
 from bot.keyboards import SKIP_PATTERN
 from bot.money import format_amount
 
@@ -75,22 +64,3 @@ async def store_description(update: Update, context: Context) -> bool:
         return False
     flow(context)["description"] = description
     return True
-
-
-async def find_counterparty(update: Update, context: Context, self_text: str) -> dict[str, Any] | None:
-    """The user named in the message, or None after saying why not (`self_text`: it is oneself)."""
-    session = require_session(context)
-    username = await read_username(update, context)
-    if username is None:
-        return None
-    if username == session["username"]:
-        await say_text(update, context, self_text)
-        return None
-    try:
-        user: dict[str, Any] = await backend(context).find_user(session, username)
-    except BackendError as exc:
-        if exc.code not in ("user_not_found", "not_found"):
-            raise
-        await say(update, context, "error_user_not_found")
-        return None
-    return user

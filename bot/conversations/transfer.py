@@ -5,10 +5,22 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
-from bot.common import END, Context, backend, end_flow, flow, guarded, lang_of, require_session, say
+from bot.common import (
+    Context,
+    backend,
+    end_flow,
+    flow,
+    guarded,
+    lang_of,
+    profile,
+    require_session,
+    say,
+    start_flow,
+)
 from bot.conversations.amount import read_amount
 from bot.conversations.confirm import MoneyFlow, confirmation_states, show_summary
-from bot.conversations.steps import find_counterparty, store_description
+from bot.conversations.counterparty import Counterparty, ask_counterparty, counterparty_states
+from bot.conversations.steps import store_description
 from bot.keyboards import skip_keyboard
 from bot.money import format_amount
 from bot.texts import t
@@ -19,33 +31,19 @@ TEXT = filters.TEXT & ~filters.COMMAND
 
 @guarded
 async def start(update: Update, context: Context) -> int:
-    """/transfer: a frozen account is told at once; anyone else is asked who gets the money."""
-    me = await backend(context).me(require_session(context))
-    end_flow(context)
-    if me.get("frozen"):
+    """/transfer: read the profile (once for the whole flow); a frozen account is told at once,
+    anyone else is asked who gets the money."""
+    start_flow(context, "transfer")
+    if (await profile(context))["frozen"]:
         await say(update, context, "frozen")
-        return END
-    flow(context)["name"] = "transfer"
-    await say(update, context, "transfer_recipient")
-    return RECIPIENT
-
-
-@guarded
-async def got_recipient(update: Update, context: Context) -> int:
-    """Look the recipient up and show their name; ask the amount."""
-    lang = lang_of(update, context)
-    user = await find_counterparty(update, context, t(lang, "recipient_self"))
-    if user is None:
-        return RECIPIENT
-    flow(context).update(recipient=user["username"], recipient_name=user["name"])
-    await say(update, context, "recipient_found", username=user["username"], name=user["name"])
-    return await ask_amount(update, context)
+        return end_flow(context)
+    return await ask_counterparty(update, context, RECIPIENT_STEP)
 
 
 async def ask_amount(update: Update, context: Context) -> int:
-    """Ask the amount, showing the balance."""
-    me = await backend(context).me(require_session(context))
-    await say(update, context, "ask_amount", balance=format_amount(me["amount_credit"]))
+    """Ask the amount, showing the balance (read again after the backend refused an amount)."""
+    balance = (await profile(context))["amount_credit"]
+    await say(update, context, "ask_amount", balance=format_amount(balance))
     return AMOUNT
 
 
@@ -55,9 +53,11 @@ async def got_amount(update: Update, context: Context) -> int:
     amount = await read_amount(update, context)
     if amount is None:
         return AMOUNT
-    me = await backend(context).me(require_session(context))
-    if amount > me["amount_credit"]:
-        await say(update, context, "amount_over_balance", balance=format_amount(me["amount_credit"]))
+    balance = (await profile(context))["amount_credit"]
+    if amount > balance:  # money may have come in since the flow began: look before refusing
+        balance = (await profile(context, fresh=True))["amount_credit"]
+    if amount > balance:
+        await say(update, context, "amount_over_balance", balance=format_amount(balance))
         return AMOUNT
     flow(context)["amount"] = amount
     await say(update, context, "ask_description", reply_markup=skip_keyboard(lang_of(update, context)))
@@ -94,6 +94,7 @@ async def finish(update: Update, context: Context, otp: str) -> None:
     if data.get("description"):
         body["description"] = data["description"]
     done = await backend(context).transfer(require_session(context), data["key"], **body)
+    # the balance shown is the transfer's own answer: the profile read at the start is stale now
     await say(
         update,
         context,
@@ -106,9 +107,17 @@ async def finish(update: Update, context: Context, otp: str) -> None:
 
 
 SPEC = MoneyFlow(confirm_state=CONFIRM, otp_state=OTP, finish=finish, ask_amount=ask_amount)
+RECIPIENT_STEP = Counterparty(
+    state=RECIPIENT,
+    role="recipient",
+    ask="transfer_recipient",
+    is_self="recipient_self",
+    found="recipient_found",
+    then=ask_amount,
+)
 ENTRY_POINTS: list[BaseHandler] = [CommandHandler("transfer", start)]
 STATES: dict[object, list[BaseHandler]] = {
-    RECIPIENT: [MessageHandler(TEXT, got_recipient)],
+    **counterparty_states(RECIPIENT_STEP),
     AMOUNT: [MessageHandler(TEXT, got_amount)],
     DESCRIPTION: [MessageHandler(TEXT, got_description), CommandHandler("skip", got_description)],
     **confirmation_states(SPEC),

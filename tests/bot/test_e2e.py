@@ -148,3 +148,30 @@ async def test_history_pages(telegram: FakeTelegram, two_users: dict[str, Any]) 
     )
     older = next(s for s in telegram.sent(alice) if s.message_id == page.message_id)
     assert "Deposit · +Rp500.000" in older.body
+
+
+async def test_transfer_and_bill_ask_for_the_other_party_alike(
+    telegram: FakeTelegram, two_users: dict[str, Any]
+) -> None:
+    alice, alice_name, bob_name = two_users["alice"], two_users["alice_name"], two_users["bob_name"]
+    telegram.send_text(alice, "/transfer")
+    await telegram.wait_for(alice, "Who do you want to send money to")
+    telegram.send_text(alice, "@" + alice_name.upper())
+    await telegram.wait_for(alice, "You cannot send money to yourself")
+    telegram.send_text(alice, bob_name)
+    await telegram.wait_for(alice, "Recipient: Bob Santoso")
+    await telegram.wait_for(alice, "How much")
+
+    telegram.send_text(alice, "/bill")
+    await telegram.wait_for(alice, "What is the bill for")
+    telegram.send_text(alice, "Patungan")
+    await telegram.wait_for(alice, "Who should pay")
+    telegram.send_text(alice, "x")
+    await telegram.wait_for(alice, "A username has 3–32 characters")
+    telegram.send_text(alice, alice_name)
+    await telegram.wait_for(alice, "You cannot bill yourself")
+    telegram.send_text(alice, "nobody_" + uuid.uuid4().hex[:6])
+    await telegram.wait_for(alice, "no user")
+    telegram.send_text(alice, "@" + bob_name)
+    await telegram.wait_for(alice, "Payer: Bob Santoso")
+    await telegram.wait_for(alice, "How much")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot import texts
+from bot.conversations import bill, transfer
 from bot.texts import EN, ID, error_text, normalize_lang, t
 
 BOT_DIR = Path(texts.__file__).parent
@@ -53,6 +54,14 @@ def test_every_key_used_in_the_code_exists() -> None:
     assert used, "the scan found nothing: update the regex"
     missing = {key for key in used if key not in EN and not key.startswith(dynamic_prefixes)}
     assert not missing
+
+
+def test_the_counterparty_steps_texts_exist_with_their_placeholders() -> None:
+    # the scan above sees `say(..., "key")`; these keys are fields of the shared step instead
+    for party in (transfer.RECIPIENT_STEP, bill.PAYER_STEP):
+        for key in (party.ask, party.is_self, party.found):
+            assert key in EN and key in ID, key
+        assert placeholders(EN[party.found]) == {"name", "username"}
 
 
 def test_dynamic_keys_exist() -> None:
