@@ -43,10 +43,11 @@ import bson
 from bson import ObjectId
 from pymongo.database import Database
 
-from bench.record import PATHS, outcome_of
+from bench.record import PATHS
 from bench.seed import Pair, Swap, pattern_of
 from bench.support import CpuMeter, RunResult
 from tests.support.backend_process import ROOT
+from tests.support.store_commands import outcome_of
 
 Doc = dict[str, Any]
 SERIAL = itertools.count(1)  # fresh ids: unique across threads, operations and runs of a process
