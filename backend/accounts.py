@@ -10,7 +10,7 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from backend.config import Settings
-from backend.db import Doc, Store, iso, now_ms
+from backend.db import Doc, Store, now_ms
 from backend.errors import ErrorCode, NotAuthenticated, NotFound, TooManyRequests, UsernameTaken
 from backend.ledger import UNVERIFIED, limit_fields
 from backend.ratelimit import RateLimiter
@@ -167,30 +167,3 @@ class Accounts:
             path.chmod(0o600)
             logger.warning("ADMIN_PASSWORD is unset: the admin's password was generated into %s", path)
         return path.read_text().strip()
-
-
-def private_view(user: Doc, currency: str, limits: Doc) -> dict[str, Any]:
-    """A user's own profile and balance (`limits`: `Ledger.limits_of` this user)."""
-    kyc = user.get("kyc")
-    return {
-        "username": user["_id"],
-        "name": user["name"],
-        "email": user.get("email"),
-        "contact": user.get("contact"),
-        "amount_credit": user["balance"],
-        "currency": currency,
-        "frozen": bool(user.get("frozen")),
-        "lang": user.get("lang", "id"),
-        "telegram_linked": "telegram_chat_id" in user,
-        "role": user.get("role", "user"),
-        "limits": limits,
-        "verification": None
-        if kyc is None
-        else {
-            "full_name": kyc["full_name"],
-            "nik": kyc["nik"],
-            "date_of_birth": kyc["date_of_birth"],
-            "verified_at": iso(kyc.get("verified_at")),
-        },
-        "created_at": iso(user.get("created_at")),
-    }

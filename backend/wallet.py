@@ -7,6 +7,7 @@ process and wires OTP checks, idempotency, the ledger and the outbox of notices 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from backend.accounts import Accounts
@@ -30,7 +31,7 @@ from backend.ledger import (
     new_movement_id,
 )
 from backend.notices import NoticeKind, Notices
-from backend.otp import Grant, Otps, binding_of
+from backend.otp import Grant, OtpAction, Otps, binding_of
 from backend.ratelimit import RateLimiter
 from backend.schemas import (
     AdminUser,
@@ -106,9 +107,23 @@ class Wallet:
             raise InvalidRequest("you cannot send money to or bill yourself", ErrorCode.SELF_TRANSFER)
         return self.accounts.get(party)
 
-    def _authorize(self, user: Doc, action: str, binding: str, code: str, reserved: Reservation) -> Grant:
-        """The OTP check of a keyed request (see idempotency.py)."""
-        return self.otps.verify(user["_id"], action, binding, code, reserved.id)
+    def _authorizer(
+        self, user: Doc, action: str, binding: str, code: str, reserved: Reservation, party: str
+    ) -> Callable[[], Grant]:
+        """The OTP check of a keyed request (see idempotency.py). A refused code whose request
+        would fail anyway says why instead (an unknown party; a bill not theirs or not open)."""
+
+        def authorize() -> Grant:
+            try:
+                return self.otps.verify(user["_id"], action, binding, code, reserved.id)
+            except OtpRejected:
+                if action == OtpAction.PAY_BILL:
+                    self.bills.payable_by(party, user["_id"])
+                else:
+                    self.accounts.get(party)
+                raise
+
+        return authorize
 
     # ---- transfers ------------------------------------------------------------------------
 
@@ -118,13 +133,6 @@ class Wallet:
             raise InvalidRequest("you cannot send money to or bill yourself", ErrorCode.SELF_TRANSFER)
         reserved = reservation(user["_id"], key, "transfer", form.model_dump())
         binding = binding_of("transfer", party=form.recipient, amount=form.amount)
-
-        def authorize() -> Grant:
-            try:
-                return self._authorize(user, "transfer", binding, form.otp, reserved)
-            except OtpRejected:
-                self.accounts.get(form.recipient)  # an unknown recipient says so, not "wrong code"
-                raise
 
         def perform(grant: Grant | None) -> tuple[Doc, bool]:
             payee = _party(grant) or self.accounts.get(form.recipient)  # a code of an older version
@@ -150,6 +158,7 @@ class Wallet:
             record = self.ledger.settled(record)
             return TransferResult.from_record(record, self._balance_after(user["_id"], record))
 
+        authorize = self._authorizer(user, "transfer", binding, form.otp, reserved, form.recipient)
         return self.idempotency.run(
             reserved, authorize=authorize, perform=perform, find=self.ledger.find_reserved, answer=answer
         )
@@ -174,13 +183,6 @@ class Wallet:
         reserved = reservation(user["_id"], key, "create_bill", form.model_dump())
         binding = binding_of("create_bill", party=form.payer, amount=form.amount)
 
-        def authorize() -> Grant:
-            try:
-                return self._authorize(user, "create_bill", binding, form.otp, reserved)
-            except OtpRejected:
-                self.accounts.get(form.payer)  # an unknown payer says so, not "wrong code"
-                raise
-
         def perform(grant: Grant | None) -> tuple[Doc, bool]:
             payer = _party(grant) or self.accounts.get(form.payer)
             return self.bills.create(
@@ -194,6 +196,7 @@ class Wallet:
                 before_insert=lambda bill: self._announce_bill(payer, NoticeKind.BILL_NEW, bill, OPEN),
             )
 
+        authorize = self._authorizer(user, "create_bill", binding, form.otp, reserved, form.payer)
         return self.idempotency.run(
             reserved,
             authorize=authorize,
@@ -208,13 +211,6 @@ class Wallet:
         reserved = reservation(user["_id"], key, "pay_bill", {"code": code})
         binding = binding_of("pay_bill", bill_code=code)
         known: Doc = {}  # the bill as the code's request read it
-
-        def authorize() -> Grant:
-            try:
-                return self._authorize(user, "pay_bill", binding, otp, reserved)
-            except OtpRejected:
-                self.bills.payable_by(code, user["_id"])  # not theirs, or not open: say that
-                raise
 
         def perform(grant: Grant | None) -> tuple[Doc, bool]:
             bill = (grant.facts.get("bill") if grant else None) or self.bills.payable_by(code, user["_id"])
@@ -245,6 +241,7 @@ class Wallet:
                 balance=self._balance_after(user["_id"], record),
             )
 
+        authorize = self._authorizer(user, "pay_bill", binding, otp, reserved, code)
         return self.idempotency.run(
             reserved, authorize=authorize, perform=perform, find=self.ledger.find_reserved, answer=answer
         )
