@@ -399,3 +399,19 @@ def test_a_worker_stalled_before_its_commit_point_cannot_move_money_once_rejecte
     assert balances(store) == {src: 10_000, dst: 0}
     assert_caps_consistent(store)
     assert ledger.reconcile()["ok"]
+
+
+def test_a_credit_racing_a_rejection_of_money_entering_is_fenced(
+    store: Store, ledger: Ledger, ledger_settings: Settings
+) -> None:
+    """A deposit's commit point is its credit: once recovery has fenced and rejected the record,
+    a worker that held room before and credits before the hold is released credits nothing."""
+    _, dst = make_accounts(store, ledger_settings, ledger, [0, 0])
+    record, _ = ledger._journal(MovementRequest(DEPOSIT, 1_000, dst=dst, reference="cash"), new_movement_id())
+    assert ledger._hold(record) is None
+    assert ledger._reject(record, "interrupted")["state"] == REJECTED  # fenced; hold not yet released
+    assert ledger._credit(record) is False
+    ledger.recover(everything=True)
+    assert balances(store)[dst] == 0
+    assert_caps_consistent(store)
+    assert ledger.reconcile()["ok"]
