@@ -69,6 +69,8 @@ def build_flows() -> ConversationHandler:
 
 def register_handlers(application: Application) -> None:
     """All handlers, in order: the first that matches an update handles it."""
+    # before everything: in a group chat the wallet only points people to their private chat
+    application.add_handler(TypeHandler(Update, commands.in_a_group), group=-1)
     application.add_handlers(
         [
             build_flows(),  # first: a flow in progress sees its chat's messages before anything

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import BotCommand, Update
-from telegram.ext import Application
+from telegram.ext import Application, ApplicationHandlerStop
 
 from bot.client import BackendError, NotLoggedIn
 from bot.common import (
@@ -146,6 +146,21 @@ async def lang_chosen(update: Update, context: Context) -> None:
 async def nothing_to_cancel(update: Update, context: Context) -> None:
     """/cancel outside any flow."""
     await say(update, context, "nothing_to_cancel")
+
+
+async def in_a_group(update: Update, context: Context) -> None:
+    """Any update from a group chat: the wallet works in private chats only (OTPs, balances and
+    other people's amounts never go to a group), so a command there gets one pointer to the
+    private chat and nothing else runs; other group messages are left alone."""
+    chat = update.effective_chat
+    if chat is None or chat.type == "private":
+        return  # a private chat (or no chat at all): the wallet's handlers take it
+    message = update.effective_message
+    if update.callback_query is not None:
+        await answer(update, context, "group_private_only_short")
+    elif message is not None and message.text and message.text.startswith("/"):
+        await say(update, context, "group_private_only", bot=context.bot.username)
+    raise ApplicationHandlerStop
 
 
 async def unknown(update: Update, context: Context) -> None:

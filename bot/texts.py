@@ -65,6 +65,9 @@ EN: dict[str, str] = {
     "the_payee": "The recipient",
     "frozen": "Your account is frozen: you can look, but not move money.",
     "unknown": "Sorry, I did not understand that. Send /help to see what I can do.",
+    "group_private_only": "I only handle money in a private chat, so no code or balance is ever"
+    " shown here. Open a chat with me: https://t.me/{bot}",
+    "group_private_only_short": "Open a private chat with me to use the wallet.",
     "cancelled": "Cancelled. Nothing was charged.",
     "nothing_to_cancel": "There is nothing to cancel. Send /help to see what I can do.",
     "button_stale": "This button is no longer active.",
@@ -289,6 +292,9 @@ ID: dict[str, str] = {
     "the_payee": "Penerima",
     "frozen": "Akun Anda dibekukan: Anda bisa melihat, tetapi tidak bisa memindahkan uang.",
     "unknown": "Maaf, saya tidak mengerti. Kirim /help untuk melihat apa yang bisa saya lakukan.",
+    "group_private_only": "Saya hanya melayani urusan uang di chat pribadi, jadi kode dan saldo tidak"
+    " pernah tampil di sini. Buka chat dengan saya: https://t.me/{bot}",
+    "group_private_only_short": "Buka chat pribadi dengan saya untuk memakai dompet.",
     "cancelled": "Dibatalkan. Tidak ada dana yang terpotong.",
     "nothing_to_cancel": "Tidak ada yang perlu dibatalkan. Kirim /help untuk melihat menu.",
     "button_stale": "Tombol ini sudah tidak berlaku.",

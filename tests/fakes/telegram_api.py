@@ -508,26 +508,32 @@ class FakeTelegram:
             self._cond.notify_all()
             return update_id
 
-    def _user_message(self, chat_id: int, extra: dict[str, Any]) -> dict[str, Any]:
+    def _user_message(self, chat_id: int, extra: dict[str, Any], sender: int | None = None) -> dict[str, Any]:
+        """A message in the chat; in a group, `sender` says which member (a user id, i.e. the id
+        of their private chat with the bot) wrote it, so `from` differs from `chat`."""
         chat = self.chat(chat_id)
+        author = self.chat(sender) if sender is not None else chat
         with self._cond:
             message = {
                 "message_id": next(chat.message_ids),
                 "date": int(time.time()),
                 "chat": self._chat_json(chat),
-                "from": self._user_json(chat),
+                "from": self._user_json(author),
                 **extra,
             }
             chat.messages[message["message_id"]] = message
         return message
 
-    def send_text(self, chat_id: int, text: str, *, token: str | None = None) -> int:
-        """The user types `text` (a leading /command gets its bot_command entity). → message_id"""
+    def send_text(
+        self, chat_id: int, text: str, *, token: str | None = None, sender: int | None = None
+    ) -> int:
+        """The user types `text` (a leading /command gets its bot_command entity); in a group
+        (chat_id < 0), `sender` is the member who typed it. → message_id"""
         extra: dict[str, Any] = {"text": text}
         if text.startswith("/"):
             command = text.split()[0]
             extra["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-        message = self._user_message(chat_id, extra)
+        message = self._user_message(chat_id, extra, sender)
         self._note(chat_id, "You", text)
         self._push({"message": message}, token)
         return int(message["message_id"])
