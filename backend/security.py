@@ -21,6 +21,7 @@ from backend.errors import NotAuthenticated
 logger = logging.getLogger(__name__)
 
 REST_NOT_BEFORE = "tokens:rest_not_before"  # in `counters`, see Tokens.migrate_revocations
+REVOCATIONS_MIGRATED = "migration:revocations"  # in `counters`: the move above was made
 ALGORITHM = "HS256"  # pinned: decode() accepts nothing else, so alg=none and RS/HS confusion fail
 _hasher = PasswordHasher()  # argon2-cffi's default type is Argon2id
 # Argon2 is slow on purpose (~50 ms, 64 MiB): bound how many run at once so that a burst of
@@ -255,20 +256,25 @@ class Tokens:
 
     def migrate_revocations(self) -> int:
         """At start-up: revocations kept before they lived on the user's document are moved there
-        (a revoked session's user is known; a revoked REST token's is in its claims, which were
-        not kept, so those end every REST token issued before now: they sign in again)."""
+        once (a revoked session's user is known; a revoked REST token's is in its claims, which
+        were not kept, so those end every REST token issued before the move: they sign in
+        again); every start reads that cutoff, while it lasts."""
         moved = 0
-        for doc in list(self.store.tokens.find({"kind": "session", "revoked": True})):
-            self._mark(doc["username"], doc["_id"])
-            moved += 1
-        old = list(self.store.tokens.find({"kind": "revoked"}, {"username": 1, "expires_at": 1}))
-        orphans = [doc for doc in old if "username" not in doc]
-        if orphans:
-            until = max(int(doc["expires_at"]) for doc in orphans)
-            cutoff = {"_id": REST_NOT_BEFORE, "at": now_ms(), "expires_at": until}
-            self.store.counters.replace_one({"_id": REST_NOT_BEFORE}, cutoff, upsert=True)
-            self.store.tokens.delete_many({"_id": {"$in": [doc["_id"] for doc in orphans]}})
+        if self.store.counters.find_one({"_id": REVOCATIONS_MIGRATED}, {"_id": 1}) is None:
+            for doc in list(self.store.tokens.find({"kind": "session", "revoked": True})):
+                self._mark(doc["username"], doc["_id"])
+                moved += 1
+            old = list(self.store.tokens.find({"kind": "revoked"}, {"username": 1, "expires_at": 1}))
+            orphans = [doc for doc in old if "username" not in doc]
+            if orphans:
+                until = max(int(doc["expires_at"]) for doc in orphans)
+                cutoff = {"_id": REST_NOT_BEFORE, "at": now_ms(), "expires_at": until}
+                self.store.counters.replace_one({"_id": REST_NOT_BEFORE}, cutoff, upsert=True)
+                self.store.tokens.delete_many({"_id": {"$in": [doc["_id"] for doc in orphans]}})
+                moved += len(orphans)
+            flag = {"_id": REVOCATIONS_MIGRATED}
+            self.store.counters.replace_one(flag, flag, upsert=True)
         cutoff_doc = self.store.counters.find_one({"_id": REST_NOT_BEFORE})
         if cutoff_doc is not None and int(cutoff_doc["expires_at"]) > now_ms():
             self.rest_not_before = int(cutoff_doc["at"]) // 1000
-        return moved + len(orphans)
+        return moved

@@ -103,8 +103,7 @@ class Wallet:
 
     def _counterparty(self, user: Doc, party: str) -> Doc:
         """The other user of a transfer or bill: must exist and not be oneself."""
-        if party == user["_id"]:
-            raise InvalidRequest("you cannot send money to or bill yourself", ErrorCode.SELF_TRANSFER)
+        _not_self(user, party)
         return self.accounts.get(party)
 
     def _authorizer(
@@ -129,8 +128,7 @@ class Wallet:
 
     def transfer(self, user: Doc, form: TransferCreate, key: str) -> TransferResult:
         """Send money, once per Idempotency-Key, after the OTP bound to it is accepted."""
-        if form.recipient == user["_id"]:
-            raise InvalidRequest("you cannot send money to or bill yourself", ErrorCode.SELF_TRANSFER)
+        _not_self(user, form.recipient)
         reserved = reservation(user["_id"], key, "transfer", form.model_dump())
         binding = binding_of("transfer", party=form.recipient, amount=form.amount)
 
@@ -176,8 +174,7 @@ class Wallet:
 
     def create_bill(self, user: Doc, form: BillCreate, key: str) -> BillPublic:
         """Bill another user after the OTP bound to (payer, amount) is accepted."""
-        if form.payer == user["_id"]:
-            raise InvalidRequest("you cannot send money to or bill yourself", ErrorCode.SELF_TRANSFER)
+        _not_self(user, form.payer)
         # before the code is used: a refusal the user can fix must not cost them their OTP
         check_due_date(form.due_date, self.settings.bill_timezone, self.settings.due_date_max_days)
         reserved = reservation(user["_id"], key, "create_bill", form.model_dump())
@@ -331,13 +328,7 @@ class Wallet:
                 self.audit(admin, kind, target["_id"], details)
             return record, fresh
 
-        return self.idempotency.run(
-            reserved,
-            authorize=lambda: None,
-            perform=perform,
-            find=self.ledger.find_reserved,
-            answer=self._movement,
-        )
+        return self._admin_run(reserved, perform)
 
     def reverse(self, admin: Doc, movement_id: str, reason: str, key: str) -> Movement:
         """Reverse a finished transfer or bill payment with a new record (the original stays)."""
@@ -364,17 +355,20 @@ class Wallet:
                 self.audit(admin, "reverse", movement_id, {"reason": reason, "id": record["_id"]})
             return record, fresh
 
+        return self._admin_run(reserved, perform)
+
+    def _admin_run(
+        self, reserved: Reservation, perform: Callable[[Grant | None], tuple[Doc, bool]]
+    ) -> Movement:
+        """An admin's keyed movement (the admin token is the authorisation), answered as the
+        movement driven to its end."""
         return self.idempotency.run(
             reserved,
             authorize=lambda: None,
             perform=perform,
             find=self.ledger.find_reserved,
-            answer=self._movement,
+            answer=lambda record: Movement.from_record(self.ledger.settled(record)),
         )
-
-    def _movement(self, record: Doc) -> Movement:
-        """An admin's movement as answered (driven to its end first)."""
-        return Movement.from_record(self.ledger.settled(record))
 
     def audit(self, actor: Doc, action: str, target: str, details: dict[str, Any]) -> None:
         """Record who did what to whom, and when."""
@@ -399,6 +393,12 @@ class Wallet:
 def _present(*notices: Doc | None) -> tuple[Doc, ...]:
     """The notices that have somewhere to go (a user without a linked chat gets none)."""
     return tuple(notice for notice in notices if notice is not None)
+
+
+def _not_self(user: Doc, party: str) -> None:
+    """Nobody sends money to, or bills, themselves."""
+    if party == user["_id"]:
+        raise InvalidRequest("you cannot send money to or bill yourself", ErrorCode.SELF_TRANSFER)
 
 
 def _address(user: Doc | None) -> Doc:

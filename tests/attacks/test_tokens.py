@@ -157,6 +157,7 @@ def test_revocations_kept_the_old_way_still_count_after_an_upgrade(
     wallet.store.tokens.insert_one({"_id": "jti:old", "kind": "revoked", "expires_at": later * 1000})
     assert me(client, chat["accessToken"]) == 200 and rest.get("/api/user").status_code == 200
     time.sleep(1.1)  # token times are in whole seconds
+    wallet.store.counters.delete_one({"_id": "migration:revocations"})  # a database from before
     wallet.tokens.migrate_revocations()
     assert me(client, chat["accessToken"]) == 401
     assert rest.get("/api/user").status_code == 401
