@@ -14,11 +14,26 @@ OTP DMs and notices, which go to the same `{url}/bot{token}/sendMessage`).
 
 Implements what PTB 22 calls: getMe, getUpdates (long polling, offset semantics), setWebhook,
 deleteWebhook, getWebhookInfo, setMyCommands, sendMessage, sendPhoto (multipart), editMessageText,
-editMessageReplyMarkup, deleteMessage, answerCallbackQuery, close/logOut. Any other method is
-logged, recorded in `unknown_methods`, and answered `ok: true`.
+editMessageReplyMarkup, deleteMessage, answerCallbackQuery, answerInlineQuery, close/logOut. Any
+other method is logged, recorded in `unknown_methods`, and answered `ok: true`.
 
-Like the real server it refuses (400) a second answer to one callback query ("query is too old
-... or query ID is invalid") and an edit that changes nothing ("message is not modified").
+Like the real server it refuses (400) a second answer to one callback or inline query ("query is
+too old ... or query ID is invalid"), an edit that changes nothing ("message is not modified"), an
+inline keyboard button Telegram would not take (BUTTON_DATA_INVALID, BUTTON_URL_INVALID...) and
+inline query results it would not take (RESULT_ID_DUPLICATE...).
+
+Groups and inline mode (the bot has /setinline and /setinlinefeedback on, so getMe says so):
+
+    server.chat(-100_5, "Kos Melati", kind="supergroup")    # a group is a "group" unless told
+    server.send_text(group, "hi", sender=sari)              # `from` is the member, not the group
+    server.send_text(group, "ok", sender=budi, reply_to=m)  # carries reply_to_message (m's JSON)
+    server.press(group, data, sender=budi)                  # a member presses a button
+    query_id = server.inline_query(sari, "pay 5000", chat_type="group")
+    results = await server.wait_inline_answer(query_id)     # what answerInlineQuery gave
+    inline_id = server.choose_inline_result(sari, query_id, "r1", group)   # posted "via" the bot
+    server.press_inline(budi, inline_id, data)              # callback_query without `message`
+    server.max_inline_edits_in_window(1.0, inline_id)       # edits by inline_message_id
+    start_payload(sent.url_of("Open"))                      # the ?start= of a t.me deep link
 
 Rate limits (on by default; `FakeTelegram(limits=None)` turns them off, `Limits(...)` or
 `Limits.scaled(0.1)` changes them). A *counted* request is any method whose params carry `chat_id`
@@ -63,6 +78,7 @@ import asyncio
 import bisect
 import contextlib
 import contextvars
+import copy
 import email.parser
 import email.policy
 import itertools
@@ -77,7 +93,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import anyio
 import uvicorn
@@ -92,6 +108,8 @@ BOT_ID = 777000111
 BOT_USERNAME = "MataDuitanTestBot"
 JSON_FIELDS = {
     "reply_markup",
+    "results",
+    "button",
     "commands",
     "allowed_updates",
     "entities",
@@ -109,6 +127,38 @@ SERVER_ERRORS = {
     504: "Gateway Timeout",
 }
 FAULTS = ("429", "timeout", "slow", *(str(code) for code in SERVER_ERRORS))
+QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+# the kinds of inline keyboard button: exactly one of these fields says what a button does
+BUTTON_KINDS = (
+    "callback_data",
+    "url",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
+)
+START_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a deep link's ?start= payload
+TME_HOSTS = {"t.me", "www.t.me", "telegram.me", "www.telegram.me"}
+INLINE_CHAT_TYPES = ("sender", "private", "group", "supergroup", "channel")
+RESULT_TYPES = {
+    "article",
+    "audio",
+    "contact",
+    "document",
+    "game",
+    "gif",
+    "location",
+    "mpeg4_gif",
+    "photo",
+    "sticker",
+    "venue",
+    "video",
+    "voice",
+}
 Windows = tuple[tuple[float, int], ...]  # ((seconds, at most this many requests), ...)
 
 # the time the request being handled was admitted (Sent.at of what it delivers)
@@ -190,6 +240,15 @@ class Counted:
     chat_id: int | str
 
 
+@dataclass(frozen=True)
+class InlineEdit:
+    """An edit of a message posted via inline mode (by inline_message_id) that was answered ok."""
+
+    at: float  # time.monotonic() when the request arrived
+    method: str  # "editMessageText" or "editMessageReplyMarkup"
+    inline_message_id: str
+
+
 @dataclass(eq=False)
 class Fault:
     """An injected fault (made by FakeTelegram.inject); cancel() it, or use it as a context manager."""
@@ -232,7 +291,9 @@ class Fault:
 
 @dataclass
 class Sent:
-    """A message the bot (or the backend, with the same token) sent to a chat."""
+    """A message the bot (or the backend, with the same token) sent to a chat; or, with method
+    "inline", one a user posted into a chat via the bot's inline mode (`posted_by` is that user,
+    `inline_message_id` is set when it has an inline keyboard: the bot edits it by that id)."""
 
     chat_id: int
     message_id: int
@@ -244,6 +305,8 @@ class Sent:
     params: dict[str, Any] = field(default_factory=dict)
     edits: list[dict[str, Any]] = field(default_factory=list)
     at: float = 0.0  # time.monotonic() when it was delivered
+    inline_message_id: str | None = None  # a message posted via inline mode, with a keyboard
+    posted_by: int | None = None  # a message posted via inline mode: the user who chose it
 
     @property
     def body(self) -> str:
@@ -262,6 +325,19 @@ class Sent:
             if label_part.lower() in label.lower():
                 return data
         raise AssertionError(f"no button {label_part!r} in {self.buttons}")
+
+    @property
+    def urls(self) -> list[tuple[str, str]]:
+        """(label, url) of every inline url button."""
+        rows = (self.reply_markup or {}).get("inline_keyboard") or []
+        return [(b["text"], b["url"]) for row in rows for b in row if b.get("url") is not None]
+
+    def url_of(self, label_part: str) -> str:
+        """The url of the first url button whose label contains `label_part`."""
+        for label, url in self.urls:
+            if label_part.lower() in label.lower():
+                return url
+        raise AssertionError(f"no url button {label_part!r} in {self.urls}")
 
     def otp(self) -> str | None:
         """The 6-digit code in the text, if any."""
@@ -284,6 +360,7 @@ class Chat:
     read: int = 0  # index in `sent` of the next message next_message() returns
     log: list[tuple[str, str]] = field(default_factory=list)  # (who, what), in order: transcript()
     message_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    kind: str | None = None  # "supergroup" or "group" for a group; None: "group" (id < 0) or "private"
 
 
 class FakeTelegram:
@@ -305,6 +382,14 @@ class FakeTelegram:
         self.commands: dict[str, Any] = {}
         self.answered: list[dict[str, Any]] = []
         self.refused_answers: list[dict[str, Any]] = []  # second answers to one callback query
+        self.inline_queries: dict[str, dict[str, Any]] = {}  # query id → the InlineQuery pushed
+        self.inline_answers: dict[str, dict[str, Any]] = {}  # query id → answerInlineQuery params
+        self.refused_inline_answers: list[dict[str, Any]] = []  # unknown ids, second answers
+        self.inline_messages: dict[str, Sent] = {}  # inline_message_id → the message posted
+        self.inline_edits: list[float] = []  # when each inline edit (answered ok) arrived
+        self.inline_edit_log: list[InlineEdit] = []  # the same edits, with their inline_message_id
+        self._inline_tokens: dict[str, str] = {}  # inline query id → the bot token it went to
+        self._ids_random = random.Random(seed)  # inline_message_ids (apart from the fault draws)
         self.unknown_methods: list[str] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._updates: dict[str, list[dict[str, Any]]] = {}
@@ -356,11 +441,25 @@ class FakeTelegram:
         return Starlette(routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])])
 
     # -- chats ------------------------------------------------------------------------------------
-    def chat(self, chat_id: int, first_name: str = "Tester", language_code: str = "en") -> Chat:
-        """The chat with this id (created on first use)."""
+    def chat(
+        self,
+        chat_id: int,
+        first_name: str = "Tester",
+        language_code: str = "en",
+        kind: str | None = None,
+    ) -> Chat:
+        """The chat with this id (created on first use). A group (chat_id < 0) is a "group"
+        unless `kind="supergroup"` makes it one (also of an existing chat; `kind="group"` turns it
+        back); a private chat (chat_id > 0) can only be "private"."""
+        if kind is not None:
+            kinds = ("group", "supergroup") if chat_id < 0 else ("private",)
+            if kind not in kinds:
+                raise ValueError(f"chat {chat_id} can be one of {kinds}, not {kind!r}")
         with self._cond:
             if chat_id not in self.chats:
                 self.chats[chat_id] = Chat(chat_id, first_name, language_code)
+            if kind is not None:
+                self.chats[chat_id].kind = kind
             return self.chats[chat_id]
 
     def block(self, chat_id: int, blocked: bool = True) -> None:
@@ -475,6 +574,7 @@ class FakeTelegram:
             del stamps[: bisect.bisect_left(stamps, horizon)]
 
     def _user_json(self, chat: Chat) -> dict[str, Any]:
+        """The User of the person whose private chat with the bot this is."""
         return {
             "id": chat.chat_id,
             "is_bot": False,
@@ -483,19 +583,21 @@ class FakeTelegram:
         }
 
     def _chat_json(self, chat: Chat) -> dict[str, Any]:
+        """The Chat: a group (or supergroup) has a title, a private chat the user's first name."""
         if chat.chat_id < 0:
-            return {"id": chat.chat_id, "type": "group", "title": chat.first_name}
+            return {"id": chat.chat_id, "type": chat.kind or "group", "title": chat.first_name}
         return {"id": chat.chat_id, "type": "private", "first_name": chat.first_name}
 
     def _bot_json(self) -> dict[str, Any]:
+        """The bot's User, as getMe describes it (inline mode and inline feedback are on)."""
         return {
             "id": BOT_ID,
             "is_bot": True,
             "first_name": "Mata Duitan",
             "username": BOT_USERNAME,
-            "can_join_groups": False,
+            "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": True,
         }
 
     # -- what users do ----------------------------------------------------------------------------
@@ -525,18 +627,47 @@ class FakeTelegram:
         return message
 
     def send_text(
-        self, chat_id: int, text: str, *, token: str | None = None, sender: int | None = None
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        token: str | None = None,
+        sender: int | None = None,
+        reply_to: int | None = None,
     ) -> int:
         """The user types `text` (a leading /command gets its bot_command entity); in a group
-        (chat_id < 0), `sender` is the member who typed it. → message_id"""
+        (chat_id < 0), `sender` is the member who typed it (the transcript names them). With
+        `reply_to` it replies to that message of the chat (the bot's or a user's): it carries
+        `reply_to_message`, that message's JSON. → message_id"""
         extra: dict[str, Any] = {"text": text}
         if text.startswith("/"):
             command = text.split()[0]
             extra["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        note = text
+        if reply_to is not None:
+            replied = self._replied(chat_id, reply_to)
+            extra["reply_to_message"] = replied
+            note = f"(replying to {replied['from']['first_name']}) {text}"
         message = self._user_message(chat_id, extra, sender)
-        self._note(chat_id, "You", text)
+        self._note(chat_id, self._who(chat_id, sender), note)
         self._push({"message": message}, token)
         return int(message["message_id"])
+
+    def _replied(self, chat_id: int, message_id: int) -> dict[str, Any]:
+        """Message `message_id` of the chat as a reply carries it: its JSON, one level deep (what
+        *it* replied to is left out, as Telegram does). A message that is not there fails."""
+        chat = self.chat(chat_id)
+        with self._cond:
+            message = chat.messages.get(message_id)
+            if message is None or message_id in chat.deleted:
+                raise AssertionError(f"chat {chat_id}: no message {message_id} to reply to")
+            return {k: copy.deepcopy(v) for k, v in message.items() if k != "reply_to_message"}
+
+    def _who(self, chat_id: int, sender: int | None) -> str:
+        """Who a transcript line is by: "You" in one's own chat, a group member by first name."""
+        if sender is None or sender == chat_id:
+            return "You"
+        return self.chat(sender).first_name
 
     def send_contact(
         self, chat_id: int, phone: str, *, user_id: int | None = None, token: str | None = None
@@ -561,14 +692,22 @@ class FakeTelegram:
         message_id: int | None = None,
         token: str | None = None,
         copies: int = 1,
+        sender: int | None = None,
     ) -> str:
-        """The user presses an inline button with callback `data` (on the newest message that has
-        it, unless `message_id` says which). With `copies` > 1 Telegram delivers that very update
-        (same update_id, same callback query id) that many times. → callback query id"""
+        """The user presses an inline button with callback `data` (on the newest message the bot
+        sent that has it, unless `message_id` says which); in a group, `sender` is the member who
+        pressed it (`from`). With `copies` > 1 Telegram delivers that very update (same update_id,
+        same callback query id) that many times. Buttons of a message posted via inline mode:
+        press_inline. → callback query id"""
         chat = self.chat(chat_id)
+        author = self.chat(sender) if sender is not None else chat
         with self._cond:
             if message_id is None:
-                owners = [s.message_id for s in chat.sent if data in (d for _, d in s.buttons)]
+                owners = [
+                    s.message_id
+                    for s in chat.sent
+                    if s.method != "inline" and data in (d for _, d in s.buttons)
+                ]
                 message_id = owners[-1] if owners else None
             message = chat.messages.get(message_id) if message_id else None
             if message is None:
@@ -580,13 +719,130 @@ class FakeTelegram:
             query_id = str(next(self._query_ids))
             labels = [label for s in chat.sent for label, d in s.buttons if d == data]
             twice = f" — Telegram delivers it {copies} times" if copies > 1 else ""
-            chat.log.append(("You", f"(presses {labels[-1] if labels else data}){twice}"))
+            who = self._who(chat_id, sender)
+            chat.log.append((who, f"(presses {labels[-1] if labels else data}){twice}"))
         payload = {
             "callback_query": {
                 "id": query_id,
-                "from": self._user_json(chat),
+                "from": self._user_json(author),
                 "message": message,
                 "chat_instance": str(chat_id),
+                "data": data,
+            }
+        }
+        self._push(payload, token, copies=copies)
+        return query_id
+
+    def inline_query(
+        self, user_id: int, query: str, *, chat_type: str = "sender", token: str | None = None
+    ) -> str:
+        """User `user_id` (the id of their private chat with the bot) types "@bot `query`" in a
+        chat of `chat_type` ("sender": their private chat with the bot, "private", "group",
+        "supergroup", "channel"): the bot gets an inline_query update (offset ""). Answer it with
+        answerInlineQuery, once. → inline query id"""
+        if chat_type not in INLINE_CHAT_TYPES:
+            raise ValueError(f"chat_type {chat_type!r}: one of {INLINE_CHAT_TYPES}")
+        if len(query) > 256:
+            raise ValueError("an inline query is at most 256 characters")
+        user = self.chat(user_id)
+        with self._cond:
+            query_id = str(next(self._query_ids))
+            inline = {
+                "id": query_id,
+                "from": self._user_json(user),
+                "query": query,
+                "offset": "",
+                "chat_type": chat_type,
+            }
+            self.inline_queries[query_id] = inline
+            self._inline_tokens[query_id] = token or self.token
+        self._push({"inline_query": inline}, token)
+        return query_id
+
+    def choose_inline_result(
+        self, user_id: int, query_id: str, result_id: str, chat_id: int, *, token: str | None = None
+    ) -> str:
+        """User `user_id` picks result `result_id` of the bot's answer to their inline query
+        `query_id`, and it is posted into chat `chat_id` (any chat: a group, another private chat)
+        as their message "via" the bot: text = its input_message_content.message_text, with its
+        reply_markup. As Telegram does, it gets an inline_message_id only if it has an inline
+        keyboard. The bot gets a chosen_inline_result update (inline feedback is on), on the
+        token the query went to unless `token` says otherwise. → inline_message_id ("" if none)"""
+        with self._cond:
+            query, answer = self.inline_queries.get(query_id), self.inline_answers.get(query_id)
+            if query is None or answer is None:
+                raise AssertionError(f"inline query {query_id!r} was not answered: nothing to choose")
+            if query["from"]["id"] != user_id:
+                raise AssertionError(f"inline query {query_id!r} was {query['from']['id']}'s")
+            result = next((r for r in answer["results"] if r.get("id") == result_id), None)
+            if result is None:
+                ids = [r.get("id") for r in answer["results"]]
+                raise AssertionError(f"no result {result_id!r} in the answer to {query_id!r}: {ids}")
+            content = result.get("input_message_content") or {}
+            if "message_text" not in content:
+                raise AssertionError(f"the fake posts only text results, not {result}")
+            user, chat = self.chat(user_id), self.chat(chat_id)
+            markup = result.get("reply_markup")
+            inline_message_id = self._new_inline_message_id() if _inline(markup) else None
+            sent = Sent(
+                chat.chat_id,
+                next(chat.message_ids),
+                "inline",
+                text=str(content["message_text"]),
+                reply_markup=markup,
+                params=dict(result),
+                at=time.monotonic(),
+                inline_message_id=inline_message_id,
+                posted_by=user_id,
+            )
+            chat.messages[sent.message_id] = self._message_json(chat, sent)
+            chat.sent.append(sent)
+            if inline_message_id is not None:
+                self.inline_messages[inline_message_id] = sent
+            chat.log.append(("Bot", f"(via inline, posted by {user.first_name}) {_describe(sent)}"))
+            chosen = {"result_id": result_id, "from": self._user_json(user), "query": query["query"]}
+            if inline_message_id is not None:
+                chosen["inline_message_id"] = inline_message_id
+            to = token or self._inline_tokens[query_id]
+        self._push({"chosen_inline_result": chosen}, to)
+        return inline_message_id or ""
+
+    def _new_inline_message_id(self) -> str:
+        """A random-looking inline_message_id not given before (reproducible with the seed)."""
+        while True:
+            candidate = f"AQAAA{self._ids_random.getrandbits(112):028x}"
+            if candidate not in self.inline_messages:
+                return candidate
+
+    def press_inline(
+        self,
+        user_id: int,
+        inline_message_id: str,
+        data: str,
+        *,
+        token: str | None = None,
+        copies: int = 1,
+    ) -> str:
+        """User `user_id` (whoever sees the message) presses the button with callback `data` on
+        a message posted via inline mode. As Telegram sends it, the callback_query carries
+        `inline_message_id` and `chat_instance` but no `message` (the bot never had that message).
+        `copies` as for press(). → callback query id"""
+        with self._cond:
+            sent = self.inline_messages.get(inline_message_id)
+            if sent is None:
+                raise AssertionError(f"no inline message {inline_message_id!r} to press a button on")
+            user = self.chat(user_id)
+            query_id = str(next(self._query_ids))
+            labels = [label for label, d in sent.buttons if d == data]
+            twice = f" — Telegram delivers it {copies} times" if copies > 1 else ""
+            what = f"(presses {labels[-1] if labels else data} on the inline message){twice}"
+            self.chat(sent.chat_id).log.append((user.first_name, what))
+        payload = {
+            "callback_query": {
+                "id": query_id,
+                "from": self._user_json(user),
+                "inline_message_id": inline_message_id,
+                "chat_instance": str(sent.chat_id),
                 "data": data,
             }
         }
@@ -635,9 +891,11 @@ class FakeTelegram:
             return sum(1 for r in self.refusals if r.chat_id == chat_id and (code is None or r.code == code))
 
     def deliveries(self) -> list[Sent]:
-        """Every message delivered to any chat, in the order of delivery (`Sent.at`)."""
+        """Every message the bot delivered to any chat, in the order of delivery (`Sent.at`); not
+        those users posted via inline mode (Telegram's limits do not count them either)."""
         with self._cond:
-            return sorted((s for chat in self.chats.values() for s in chat.sent), key=lambda s: s.at)
+            sent = (s for chat in self.chats.values() for s in chat.sent if s.method != "inline")
+            return sorted(sent, key=lambda s: s.at)
 
     def max_in_window(
         self, seconds: float, chat_id: int | str | None = None, *, requests: bool = False
@@ -656,6 +914,32 @@ class FakeTelegram:
         with self._cond:
             return {str(a.get("callback_query_id")) for a in self.answered}
 
+    def answer_of(self, query_id: str) -> dict[str, Any] | None:
+        """The (accepted) answerCallbackQuery params of this callback query: text, show_alert,
+        url...; None if it was not answered."""
+        with self._cond:
+            return next((a for a in self.answered if str(a.get("callback_query_id")) == query_id), None)
+
+    def inline_results(self, query_id: str) -> list[dict[str, Any]]:
+        """The results the bot answered inline query `query_id` with (fails if it did not yet:
+        wait_inline_answer waits)."""
+        with self._cond:
+            answer = self.inline_answers.get(query_id)
+            if answer is None:
+                raise AssertionError(f"inline query {query_id!r} was not answered")
+            return list(answer["results"])
+
+    def max_inline_edits_in_window(self, seconds: float, inline_message_id: str | None = None) -> int:
+        """The most edits by inline_message_id (of that message, or of any) in any sliding window
+        of `seconds` (they are not counted requests: they carry no chat_id)."""
+        with self._cond:
+            times = [
+                e.at
+                for e in self.inline_edit_log
+                if inline_message_id is None or e.inline_message_id == inline_message_id
+            ]
+        return most_in_window(times, seconds)
+
     async def wait_for(self, chat_id: int, predicate: Any = None, timeout: float = 10.0) -> Sent:
         """The first unread message to the chat that satisfies `predicate` (text substring or
         callable); skipped messages are marked read too."""
@@ -672,6 +956,18 @@ class FakeTelegram:
                 raise TelegramFakeTimeout(
                     f"chat {chat_id}: nothing matching {predicate!r} in:\n{self.transcript(chat_id)}"
                 )
+            await asyncio.sleep(0.01)
+
+    async def wait_inline_answer(self, query_id: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Wait until the bot answers inline query `query_id`; → its results."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._cond:
+                answer = self.inline_answers.get(query_id)
+                if answer is not None:
+                    return list(answer["results"])
+            if time.monotonic() > deadline:
+                raise TelegramFakeTimeout(f"inline query {query_id!r} was not answered")
             await asyncio.sleep(0.01)
 
     async def next_message(self, chat_id: int, timeout: float = 10.0) -> Sent:
@@ -810,11 +1106,23 @@ class FakeTelegram:
             query_id = str(params.get("callback_query_id"))
             if query_id in {str(a.get("callback_query_id")) for a in self.answered}:
                 self.refused_answers.append(params)
-                return _error(
-                    400,
-                    "Bad Request: query is too old and response timeout expired or query ID is invalid",
-                )
+                return _error(400, QUERY_INVALID)
             self.answered.append(params)
+        return _ok(True)
+
+    def _api_answerinlinequery(self, token: str, params: dict[str, Any]) -> JSONResponse:
+        """Record the answer to an inline query this bot got, once; results as Telegram checks
+        them. No chat_id: never rate-limited."""
+        query_id = str(params.get("inline_query_id"))
+        with self._cond:
+            if self._inline_tokens.get(query_id) != token or query_id in self.inline_answers:
+                self.refused_inline_answers.append(params)
+                return _error(400, QUERY_INVALID)
+            results = params.get("results")
+            problem = _results_problem(results)
+            if problem is not None:
+                return _error(400, problem)
+            self.inline_answers[query_id] = {**_printable(params), "results": results}
         return _ok(True)
 
     def _api_sendmessage(self, token: str, params: dict[str, Any]) -> JSONResponse:
@@ -830,10 +1138,14 @@ class FakeTelegram:
         )
 
     def _record_send(self, method: str, params: dict[str, Any], **fields: Any) -> JSONResponse:
+        """Deliver a message to a chat (unless the chat is dead or its keyboard is refused)."""
         chat = self.chat(int(params["chat_id"]))
         dead = self._dead(chat.chat_id)
         if dead is not None:
             return dead
+        problem = _markup_problem(params.get("reply_markup"))
+        if problem is not None:
+            return _error(400, problem)
         with self._cond:
             message_id = next(chat.message_ids)
             markup = params.get("reply_markup")
@@ -853,12 +1165,16 @@ class FakeTelegram:
         return _ok(message)
 
     def _message_json(self, chat: Chat, sent: Sent) -> dict[str, Any]:
+        """The Message of something sent: from the bot, or from a user "via" the bot."""
         message: dict[str, Any] = {
             "message_id": sent.message_id,
             "date": int(time.time()),
             "chat": self._chat_json(chat),
             "from": self._bot_json(),
         }
+        if sent.posted_by is not None:
+            message["from"] = self._user_json(self.chat(sent.posted_by))
+            message["via_bot"] = self._bot_json()
         if sent.text is not None:
             message["text"] = sent.text
         if sent.method == "sendPhoto":
@@ -877,21 +1193,61 @@ class FakeTelegram:
         return message
 
     def _find_sent(self, params: dict[str, Any]) -> tuple[Chat, Sent] | JSONResponse:
+        """The message an edit by chat_id + message_id is for, else the refusal."""
+        if params.get("chat_id") is None or params.get("message_id") is None:
+            return _error(400, "Bad Request: message identifier is not specified")
         chat = self.chat(int(params["chat_id"]))
         dead = self._dead(chat.chat_id)
         if dead is not None:
             return dead
         for sent in chat.sent:
             if sent.message_id == int(params["message_id"]) and sent.message_id not in chat.deleted:
+                if sent.method == "inline":  # a user's message: only its inline_message_id edits it
+                    return _error(400, "Bad Request: message can't be edited")
                 return chat, sent
         return _error(400, "Bad Request: message to edit not found")
 
+    def _edit_inline(self, method: str, params: dict[str, Any]) -> JSONResponse:
+        """editMessageText / editMessageReplyMarkup by inline_message_id: answered True, not a
+        Message, as Telegram does. Not a counted request (no chat_id), but stamped in
+        `inline_edits` and `inline_edit_log` when answered ok."""
+        markup = params.get("reply_markup")
+        problem = _markup_problem(markup)
+        if problem is not None:
+            return _error(400, problem)
+        inline_message_id = str(params["inline_message_id"])
+        with self._cond:
+            sent = self.inline_messages.get(inline_message_id)
+            if sent is None:
+                return _error(400, "Bad Request: message to edit not found")
+            text = str(params.get("text", "")) if method == "editMessageText" else sent.text
+            if text == sent.text and _inline(markup) == _inline(sent.reply_markup):
+                return _not_modified()
+            chat = self.chat(sent.chat_id)
+            sent.edits.append(_printable(params))
+            sent.text, sent.reply_markup = text, markup
+            chat.messages[sent.message_id] = self._message_json(chat, sent)
+            if method == "editMessageText":
+                chat.log.append(("Bot", f"(edits the inline message to:) {text}"))
+            else:
+                labels = " ".join(f"[{label}]" for label, _ in sent.buttons) or "none"
+                chat.log.append(("Bot", f"(changes the inline message's buttons to:) {labels}"))
+            at = _now()
+            self.inline_edits.append(at)
+            self.inline_edit_log.append(InlineEdit(at, method, inline_message_id))
+        return _ok(True)
+
     def _api_editmessagetext(self, token: str, params: dict[str, Any]) -> JSONResponse:
+        if params.get("chat_id") is None and params.get("inline_message_id") is not None:
+            return self._edit_inline("editMessageText", params)
         found = self._find_sent(params)
         if isinstance(found, JSONResponse):
             return found
         chat, sent = found
         text, markup = str(params.get("text", "")), params.get("reply_markup")
+        problem = _markup_problem(markup)
+        if problem is not None:
+            return _error(400, problem)
         if text == sent.text and _inline(markup) == _inline(sent.reply_markup):
             return _not_modified()
         with self._cond:
@@ -903,10 +1259,15 @@ class FakeTelegram:
             return _ok(chat.messages[sent.message_id])
 
     def _api_editmessagereplymarkup(self, token: str, params: dict[str, Any]) -> JSONResponse:
+        if params.get("chat_id") is None and params.get("inline_message_id") is not None:
+            return self._edit_inline("editMessageReplyMarkup", params)
         found = self._find_sent(params)
         if isinstance(found, JSONResponse):
             return found
         chat, sent = found
+        problem = _markup_problem(params.get("reply_markup"))
+        if problem is not None:
+            return _error(400, problem)
         if _inline(params.get("reply_markup")) == _inline(sent.reply_markup):
             return _not_modified()
         with self._cond:
@@ -938,6 +1299,129 @@ def most_in_window(times: list[float], seconds: float = 1.0) -> int:
             first += 1
         most = max(most, last - first + 1)
     return most
+
+
+def start_payload(url: str) -> str | None:
+    """The deep-link payload of a link: `https://t.me/<bot>?start=<payload>` (or tg://resolve?...
+    &start=...) → "<payload>", percent-escapes decoded; None if it has no start parameter."""
+    values = parse_qs(urlsplit(url).query, keep_blank_values=True).get("start")
+    return values[0] if values else None
+
+
+def _url_ok(url: Any) -> bool:
+    """Whether a url button's url is one Telegram takes: http(s) with a host, or tg://...
+
+    Deliberately stricter than Telegram: a t.me / telegram.me link's ?start= (or ?startgroup=)
+    payload must be a valid deep-link payload, [A-Za-z0-9_-]{1,64}. Telegram accepts the button
+    and only the app drops a bad payload when the link is opened; here the send is refused, so a
+    broken deep link fails the test of whatever built it."""
+    if not isinstance(url, str):
+        return False
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme == "tg":
+        return bool(parts.netloc or parts.path.strip("/"))
+    if scheme not in ("http", "https") or not parts.hostname:
+        return False
+    if parts.hostname.lower() in TME_HOSTS:
+        query = parse_qs(parts.query, keep_blank_values=True)
+        payloads = [*query.get("start", []), *query.get("startgroup", [])]
+        return all(START_PAYLOAD.fullmatch(payload) for payload in payloads)
+    return True
+
+
+def _button_problem(button: Any) -> str | None:
+    """Why Telegram would refuse this inline keyboard button (None: it takes it). It must do
+    exactly one thing, one of BUTTON_KINDS, as the Bot API reference says (two at once is refused
+    with BUTTON_TYPE_INVALID: the fake's wording); callback_data is 1-64 bytes (UTF-8); a url is
+    http(s) with a host or tg://, and a t.me deep link's payload is checked (see _url_ok)."""
+    if not isinstance(button, dict) or not isinstance(button.get("text"), str):
+        return 'Bad Request: can\'t parse inline keyboard button: Field "text" must be of type String'
+    kinds = [kind for kind in BUTTON_KINDS if button.get(kind) is not None]
+    if not kinds:
+        return (
+            "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the "
+            "inline keyboard"
+        )
+    if len(kinds) > 1:
+        return "Bad Request: BUTTON_TYPE_INVALID"
+    kind, value = kinds[0], button[kinds[0]]
+    if kind == "callback_data" and (not isinstance(value, str) or not 1 <= len(value.encode()) <= 64):
+        return "Bad Request: BUTTON_DATA_INVALID"
+    if kind == "url" and not _url_ok(value):
+        return "Bad Request: BUTTON_URL_INVALID"
+    text_kinds = ("switch_inline_query", "switch_inline_query_current_chat")
+    if kind in text_kinds and not isinstance(value, str):
+        return f'Bad Request: can\'t parse inline keyboard button: Field "{kind}" must be of type String'
+    return None
+
+
+def _markup_problem(markup: Any) -> str | None:
+    """Why Telegram would refuse a reply_markup's inline keyboard (None: fine, or not one)."""
+    if not isinstance(markup, dict) or "inline_keyboard" not in markup:
+        return None
+    rows = markup["inline_keyboard"]
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        return 'Bad Request: can\'t parse inline keyboard: Field "inline_keyboard" must be of type Array'
+    for row in rows:
+        for button in row:
+            problem = _button_problem(button)
+            if problem is not None:
+                return problem
+    return None
+
+
+def _results_problem(results: Any) -> str | None:
+    """Why Telegram would refuse these answerInlineQuery results (None: it takes them). At most
+    50; each has a string `type` it knows and a string `id` of 1-64 bytes, unique in the answer; an
+    article has a title and a text input_message_content (the only content the fake knows); an
+    inline keyboard is checked as in sendMessage."""
+    if not isinstance(results, list):
+        return "Bad Request: can't parse inline query results JSON object"
+    if len(results) > 50:
+        return "Bad Request: RESULTS_TOO_MUCH"
+    seen: set[str] = set()
+    for result in results:
+        if not isinstance(result, dict):
+            return "Bad Request: can't parse inline query result: expected an Object"
+        for key in ("type", "id"):
+            if key not in result:
+                return f"Bad Request: can't parse inline query result: Can't find field \"{key}\""
+            if not isinstance(result[key], str):
+                return f'Bad Request: can\'t parse inline query result: Field "{key}" must be of type String'
+        if not 1 <= len(result["id"].encode()) <= 64:
+            return "Bad Request: RESULT_ID_INVALID"
+        if result["id"] in seen:
+            return "Bad Request: RESULT_ID_DUPLICATE"
+        seen.add(result["id"])
+        if result["type"] not in RESULT_TYPES:
+            return "Bad Request: RESULT_TYPE_INVALID"
+        problem = _article_problem(result) if result["type"] == "article" else None
+        problem = problem or _markup_problem(result.get("reply_markup"))
+        if problem is not None:
+            return problem
+    return None
+
+
+def _article_problem(result: dict[str, Any]) -> str | None:
+    """Why Telegram would refuse an InlineQueryResultArticle (None: fine)."""
+    title, content = result.get("title"), result.get("input_message_content")
+    for key, value, kind in (("title", title, str), ("input_message_content", content, dict)):
+        if value is None:
+            return f"Bad Request: can't parse inline query result: Can't find field \"{key}\""
+        if not isinstance(value, kind):
+            return f'Bad Request: can\'t parse inline query result: Field "{key}" has wrong type'
+    if not str(title).strip():
+        return "Bad Request: ARTICLE_TITLE_EMPTY"
+    assert isinstance(content, dict)
+    text = content.get("message_text")
+    if not isinstance(text, str):
+        return "Bad Request: can't parse input message content: Can't find field \"message_text\""
+    if not text.strip():
+        return "Bad Request: MESSAGE_EMPTY"
+    if len(text) > 4096:
+        return "Bad Request: MESSAGE_TOO_LONG"
+    return None
 
 
 def _describe(sent: Sent) -> str:

@@ -1,19 +1,30 @@
-"""The fake Telegram Bot API is as strict as Telegram: rate limits, injected faults, dead chats.
+"""The fake Telegram Bot API is as strict as Telegram: rate limits, injected faults, dead chats,
+groups and inline mode, keyboards.
 
-Plain HTTP calls against a started FakeTelegram (no bot); small windows where waiting would be long.
+Plain HTTP calls against a started FakeTelegram (no bot); small windows where waiting would be long;
+one test drives it with PTB's own Bot, as the wallet bot does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+)
 
-from tests.fakes.telegram_api import FakeTelegram, Limits
+from tests.fakes.telegram_api import BOT_USERNAME, QUERY_INVALID, FakeTelegram, Limits, start_payload
 
 GROUP = -100_123
 _clients: dict[int, httpx.Client] = {}  # id(server) → a client kept open (a new one costs ~30 ms)
@@ -50,6 +61,30 @@ async def send_all(server: FakeTelegram, chat_ids: list[int]) -> list[httpx.Resp
     async with httpx.AsyncClient(timeout=5, limits=httpx.Limits(max_connections=100)) as client:
         url = f"{server.url}/bot{server.token}/sendMessage"
         return await asyncio.gather(*(client.post(url, json={"chat_id": c, "text": "hi"}) for c in chat_ids))
+
+
+def updates(server: FakeTelegram) -> list[dict[str, Any]]:
+    """Every pending update (confirmed, so the next call gets only newer ones)."""
+    pending = call(server, "getUpdates", timeout=0).json()["result"]
+    if pending:
+        call(server, "getUpdates", timeout=0, offset=pending[-1]["update_id"] + 1)
+    return list(pending)
+
+
+def keyboard(*buttons: dict[str, Any]) -> dict[str, Any]:
+    """An inline keyboard, one button a row."""
+    return {"inline_keyboard": [[button] for button in buttons]}
+
+
+def article(result_id: str, text: str = "Bill BL-1: Rp5.000", **fields: Any) -> dict[str, Any]:
+    """An InlineQueryResultArticle as JSON."""
+    return {
+        "type": "article",
+        "id": result_id,
+        "title": f"Result {result_id}",
+        "input_message_content": {"message_text": text},
+        **fields,
+    }
 
 
 def codes(responses: list[httpx.Response]) -> list[int]:
@@ -305,3 +340,488 @@ def test_deliveries_are_stamped_in_time_order(make_server: Any) -> None:
     assert [s.at for s in delivered] == sorted(s.at for s in delivered)
     assert server.max_in_window(10) == 4 and server.max_in_window(10, 30) == 2
     assert server.max_in_window(1e-9) == 1
+
+
+# -- groups: members, replies, supergroups --------------------------------------------------------
+SARI, BUDI = 501, 502
+
+
+def test_a_reply_carries_the_message_it_replies_to(make_server: Any) -> None:
+    server = make_server(limits=None)
+    server.chat(SARI, "Sari")
+    server.chat(BUDI, "Budi")
+    server.chat(GROUP, "Kos Melati")
+    asked = server.send_text(GROUP, "siapa yang bayar listrik?", sender=SARI)
+    answer = server.send_text(GROUP, "aku", sender=BUDI, reply_to=asked)
+    bot_id = send(server, GROUP, "Pointer to the private chat").json()["result"]["message_id"]
+    thanks = server.send_text(GROUP, "ok", sender=SARI, reply_to=bot_id)
+    messages = [u["message"] for u in updates(server)]
+    assert [m["message_id"] for m in messages] == [asked, answer, thanks]
+    assert messages[0]["from"]["id"] == SARI and "reply_to_message" not in messages[0]
+    replied = messages[1]["reply_to_message"]
+    assert replied["message_id"] == asked and replied["text"] == "siapa yang bayar listrik?"
+    assert replied["from"] == {"id": SARI, "is_bot": False, "first_name": "Sari", "language_code": "en"}
+    assert messages[1]["from"]["id"] == BUDI and messages[1]["chat"]["id"] == GROUP
+    assert messages[2]["reply_to_message"]["from"]["is_bot"] is True
+    # one level deep, as Telegram: a reply to a reply does not carry the first message
+    again = server.send_text(GROUP, "makasih", sender=SARI, reply_to=answer)
+    nested = updates(server)[0]["message"]["reply_to_message"]
+    assert nested["message_id"] == answer and "reply_to_message" not in nested
+    assert server.chat(GROUP).messages[again]["reply_to_message"]["message_id"] == answer
+    transcript = server.transcript(GROUP)
+    assert "Budi: (replying to Sari) aku" in transcript
+    assert "Sari: (replying to Mata Duitan) ok" in transcript
+    with pytest.raises(AssertionError, match="no message 999"):
+        server.send_text(GROUP, "?", sender=SARI, reply_to=999)
+    call(server, "deleteMessage", chat_id=GROUP, message_id=bot_id)
+    with pytest.raises(AssertionError):
+        server.send_text(GROUP, "?", sender=SARI, reply_to=bot_id)
+
+
+def test_a_group_can_be_a_supergroup(make_server: Any) -> None:
+    server = make_server(limits=None)
+    basic, big = -100_1, -100_2
+    server.chat(big, "Arisan RT 05", kind="supergroup")
+    assert send(server, basic).json()["result"]["chat"] == {"id": basic, "type": "group", "title": "Tester"}
+    assert send(server, big).json()["result"]["chat"] == {
+        "id": big,
+        "type": "supergroup",
+        "title": "Arisan RT 05",
+    }
+    server.send_text(big, "/me", sender=SARI)
+    assert updates(server)[0]["message"]["chat"]["type"] == "supergroup"
+    assert send(server, 40).json()["result"]["chat"]["type"] == "private"
+    server.chat(big, kind="group")  # an existing chat changes kind; its title stays
+    assert send(server, big).json()["result"]["chat"]["type"] == "group"
+    with pytest.raises(ValueError):
+        server.chat(40, kind="supergroup")  # a private chat is private
+    with pytest.raises(ValueError):
+        server.chat(basic, kind="channel")
+
+
+def test_a_member_presses_a_button_in_a_group(make_server: Any) -> None:
+    server = make_server(limits=None)
+    server.chat(BUDI, "Budi")
+    send(server, GROUP, "Split the bill?", reply_markup=keyboard({"text": "Join", "callback_data": "join"}))
+    query_id = server.press(GROUP, "join", sender=BUDI)
+    default = server.press(GROUP, "join")
+    first, second = (u["callback_query"] for u in updates(server))
+    assert first["id"] == query_id and second["id"] == default
+    assert first["from"]["id"] == BUDI and first["from"]["first_name"] == "Budi"
+    assert first["message"]["chat"]["id"] == GROUP and first["message"]["text"] == "Split the bill?"
+    assert second["from"]["id"] == GROUP  # unchanged without a sender
+    assert "Budi: (presses Join)" in server.transcript(GROUP)
+
+
+def test_get_me_describes_an_inline_bot_that_joins_groups(make_server: Any) -> None:
+    me = call(make_server(), "getMe").json()["result"]
+    assert me["username"] == BOT_USERNAME and me["is_bot"] is True
+    assert me["supports_inline_queries"] is True and me["can_join_groups"] is True
+
+
+# -- inline mode: queries and answers -------------------------------------------------------------
+def test_an_inline_query_reaches_the_bot_and_is_answered_once(make_server: Any) -> None:
+    server = make_server(limits=None)
+    server.chat(SARI, "Sari", "id")
+    query_id = server.inline_query(SARI, "pay BL-1", chat_type="group")
+    (update,) = updates(server)
+    assert update["inline_query"] == {
+        "id": query_id,
+        "from": {"id": SARI, "is_bot": False, "first_name": "Sari", "language_code": "id"},
+        "query": "pay BL-1",
+        "offset": "",
+        "chat_type": "group",
+    }
+    results = [article("r1"), article("r2", reply_markup=keyboard({"text": "Pay", "callback_data": "p"}))]
+    answer = call(server, "answerInlineQuery", inline_query_id=query_id, results=results, cache_time=0)
+    assert answer.json() == {"ok": True, "result": True}
+    assert server.inline_results(query_id) == results
+    assert server.inline_answers[query_id]["cache_time"] == 0
+    again = call(server, "answerInlineQuery", inline_query_id=query_id, results=results)
+    unknown = call(server, "answerInlineQuery", inline_query_id="424242", results=results)
+    for refused in (again, unknown):
+        assert refused.status_code == 400
+        assert refused.json() == {"ok": False, "error_code": 400, "description": QUERY_INVALID}
+    assert len(server.refused_inline_answers) == 2
+    other = server.inline_query(SARI, "x")  # another bot cannot answer it
+    assert (
+        call(server, "answerInlineQuery", token="999:OTHER", inline_query_id=other, results=[]).status_code
+        == 400
+    )
+    assert server.inline_queries[other]["chat_type"] == "sender"  # the default
+    with pytest.raises(ValueError):
+        server.inline_query(SARI, "x", chat_type="secret")
+    with pytest.raises(ValueError):
+        server.inline_query(SARI, "x" * 257)
+    with pytest.raises(AssertionError, match="not answered"):
+        server.inline_results(other)
+
+
+def test_form_encoded_results_arrive_as_a_json_string(make_server: Any) -> None:
+    server = make_server(limits=None)
+    query_id = server.inline_query(SARI, "bills")
+    form = {"inline_query_id": query_id, "results": json.dumps([article("a")])}
+    response = _clients[id(server)].post(f"/bot{server.token}/answerInlineQuery", data=form)
+    assert response.status_code == 200
+    assert server.inline_results(query_id)[0]["input_message_content"]["message_text"] == "Bill BL-1: Rp5.000"
+
+
+BAD_RESULTS = [
+    (
+        [{"type": "article", "title": "t", "input_message_content": {"message_text": "m"}}],
+        'Can\'t find field "id"',
+    ),
+    ([{"id": "1", "title": "t", "input_message_content": {"message_text": "m"}}], 'Can\'t find field "type"'),
+    ([{**article("x"), "id": 7}], 'Field "id" must be of type String'),
+    ([article("")], "RESULT_ID_INVALID"),
+    ([article("é" * 33)], "RESULT_ID_INVALID"),  # 66 bytes
+    ([article("same"), article("same")], "RESULT_ID_DUPLICATE"),
+    ([{**article("x"), "type": "poem"}], "RESULT_TYPE_INVALID"),
+    ([{k: v for k, v in article("x").items() if k != "title"}], 'Can\'t find field "title"'),
+    ([{**article("x"), "title": " "}], "ARTICLE_TITLE_EMPTY"),
+    ([{k: v for k, v in article("x").items() if k != "input_message_content"}], "input_message_content"),
+    ([{**article("x"), "input_message_content": {"parse_mode": "HTML"}}], 'Can\'t find field "message_text"'),
+    ([article("x", text="")], "MESSAGE_EMPTY"),
+    ([article("x", text="a" * 4097)], "MESSAGE_TOO_LONG"),
+    ([article(str(i)) for i in range(51)], "RESULTS_TOO_MUCH"),
+    (
+        [article("x", reply_markup=keyboard({"text": "Pay", "callback_data": "p" * 65}))],
+        "BUTTON_DATA_INVALID",
+    ),
+    ("not a list", "can't parse inline query results"),
+]
+
+
+@pytest.mark.parametrize(("results", "description"), BAD_RESULTS)
+def test_results_telegram_would_refuse_are_refused(make_server: Any, results: Any, description: str) -> None:
+    server = make_server(limits=None)
+    query_id = server.inline_query(SARI, "q")
+    response = call(server, "answerInlineQuery", inline_query_id=query_id, results=results)
+    assert response.status_code == 400
+    assert response.json()["description"].startswith("Bad Request: ")
+    assert description in response.json()["description"]
+    assert query_id not in server.inline_answers
+    fine = [article("é" * 32), article("1"), {"type": "photo", "id": "p", "photo_url": "https://x/p.jpg"}]
+    assert call(server, "answerInlineQuery", inline_query_id=query_id, results=fine).status_code == 200
+
+
+def test_answering_inline_queries_is_not_rate_limited(make_server: Any) -> None:
+    server = make_server(limits=Limits(overall=((10.0, 1),), private=((10.0, 1),)))
+    ids = [server.inline_query(SARI, f"q{i}") for i in range(10)]
+    answers = [call(server, "answerInlineQuery", inline_query_id=q, results=[article("a")]) for q in ids]
+    assert codes(answers) == [200] * 10
+    assert server.limit_refusals == [] and server.counted_requests == []
+
+
+async def test_wait_inline_answer_waits_for_the_answer(make_server: Any) -> None:
+    server = make_server(limits=None)
+    query_id = server.inline_query(SARI, "q")
+    with pytest.raises(TimeoutError):  # TelegramFakeTimeout is an AssertionError, not this
+        await asyncio.wait_for(server.wait_inline_answer(query_id, timeout=5), 0.1)
+
+    async def answer_later() -> None:
+        await asyncio.sleep(0.1)
+        async with httpx.AsyncClient(base_url=f"{server.url}/bot{server.token}") as client:
+            await client.post(
+                "/answerInlineQuery", json={"inline_query_id": query_id, "results": [article("a")]}
+            )
+
+    task = asyncio.create_task(answer_later())
+    assert [r["id"] for r in await server.wait_inline_answer(query_id, timeout=5)] == ["a"]
+    await task
+    with pytest.raises(AssertionError, match="not answered"):
+        await server.wait_inline_answer(server.inline_query(SARI, "never"), timeout=0.05)
+
+
+# -- inline mode: the chosen result, its edits and buttons ----------------------------------------
+def posted_inline(server: FakeTelegram, chat_id: int = GROUP) -> tuple[str, str]:
+    """Sari's inline query answered with a keyboard result r1 and a plain r2; she posts r1 into
+    the chat. → (query id, inline_message_id)"""
+    server.chat(SARI, "Sari")
+    query_id = server.inline_query(SARI, "bill BL-1", chat_type="group")
+    pay = keyboard(
+        {"text": "Pay", "callback_data": "pay:BL-1"}, {"text": "Open", "url": "https://t.me/x?start=pay_BL-1"}
+    )
+    results = [article("r1", "Bill BL-1: Rp5.000", reply_markup=pay), article("r2", "Just text")]
+    assert call(server, "answerInlineQuery", inline_query_id=query_id, results=results).status_code == 200
+    updates(server)
+    return query_id, server.choose_inline_result(SARI, query_id, "r1", chat_id)
+
+
+def test_a_chosen_result_is_posted_via_the_bot_and_reported(make_server: Any) -> None:
+    server = make_server(limits=None)
+    server.chat(GROUP, "Kos Melati")
+    query_id, inline_id = posted_inline(server)
+    assert re.fullmatch(r"AQAAA[0-9a-f]+", inline_id) and len(inline_id) > 20
+    (update,) = updates(server)
+    assert update["chosen_inline_result"] == {
+        "result_id": "r1",
+        "from": {"id": SARI, "is_bot": False, "first_name": "Sari", "language_code": "en"},
+        "query": "bill BL-1",
+        "inline_message_id": inline_id,
+    }
+    (posted,) = server.sent(GROUP)
+    assert server.inline_messages[inline_id] is posted
+    assert posted.inline_message_id == inline_id and posted.method == "inline" and posted.posted_by == SARI
+    assert posted.text == "Bill BL-1: Rp5.000" and posted.buttons == [("Pay", "pay:BL-1"), ("Open", "")]
+    message = server.chat(GROUP).messages[posted.message_id]
+    assert message["from"]["id"] == SARI and message["via_bot"]["username"] == BOT_USERNAME
+    assert "Bot: (via inline, posted by Sari) Bill BL-1: Rp5.000\n" in server.transcript(GROUP)
+    assert server.deliveries() == []  # the bot did not send it: no limit counts it
+    # without a keyboard: no inline_message_id, in the update or anywhere
+    assert server.choose_inline_result(SARI, query_id, "r2", 77) == ""
+    (update,) = updates(server)
+    assert "inline_message_id" not in update["chosen_inline_result"]
+    assert server.sent(77)[0].text == "Just text" and server.sent(77)[0].inline_message_id is None
+    assert list(server.inline_messages) == [inline_id]
+    with pytest.raises(AssertionError, match="no result"):
+        server.choose_inline_result(SARI, query_id, "r3", GROUP)
+    with pytest.raises(AssertionError):
+        server.choose_inline_result(BUDI, query_id, "r1", GROUP)  # not Budi's query
+    with pytest.raises(AssertionError, match="not answered"):
+        server.choose_inline_result(SARI, server.inline_query(SARI, "q"), "r1", GROUP)
+
+
+async def test_a_posted_inline_message_is_seen_by_wait_for(make_server: Any) -> None:
+    server = make_server(limits=None)
+    posted_inline(server, chat_id=GROUP)
+    assert (await server.wait_for(GROUP, "BL-1", timeout=1)).inline_message_id is not None
+
+
+def test_an_inline_message_is_edited_by_its_inline_message_id(make_server: Any) -> None:
+    server = make_server(limits=Limits(overall=((10.0, 1),), group=((10.0, 1),)))
+    _, inline_id = posted_inline(server)
+    paid = keyboard({"text": "Receipt", "callback_data": "receipt:BL-1"})
+    edit = call(server, "editMessageText", inline_message_id=inline_id, text="BL-1 paid", reply_markup=paid)
+    assert edit.json() == {"ok": True, "result": True}  # True, not a Message
+    posted = server.inline_messages[inline_id]
+    assert posted.text == "BL-1 paid" and posted.buttons == [("Receipt", "receipt:BL-1")]
+    same = call(server, "editMessageText", inline_message_id=inline_id, text="BL-1 paid", reply_markup=paid)
+    assert same.status_code == 400 and "message is not modified" in same.json()["description"]
+    markup = call(server, "editMessageReplyMarkup", inline_message_id=inline_id)
+    assert markup.json() == {"ok": True, "result": True} and posted.buttons == []
+    assert call(server, "editMessageReplyMarkup", inline_message_id=inline_id).status_code == 400
+    unknown = call(server, "editMessageText", inline_message_id="AQAAAnope", text="x")
+    assert unknown.json()["description"] == "Bad Request: message to edit not found"
+    bad = call(
+        server, "editMessageText", inline_message_id=inline_id, text="y", reply_markup=keyboard({"text": "x"})
+    )
+    assert bad.status_code == 400 and posted.text == "BL-1 paid"
+    assert [e.get("inline_message_id") for e in posted.edits] == [inline_id, inline_id]
+    assert [e.method for e in server.inline_edit_log] == ["editMessageText", "editMessageReplyMarkup"]
+    assert len(server.inline_edits) == 2 and server.inline_edits == [e.at for e in server.inline_edit_log]
+    assert (
+        server.max_inline_edits_in_window(10, inline_id) == 2
+        and server.max_inline_edits_in_window(10, "x") == 0
+    )
+    assert server.limit_refusals == [] and server.counted_requests == []  # not counted: no chat_id
+    transcript = server.transcript(GROUP)
+    assert "Bot: (edits the inline message to:) BL-1 paid" in transcript
+    assert "Bot: (changes the inline message's buttons to:) none" in transcript
+    message = server.chat(GROUP).messages[posted.message_id]
+    assert message["text"] == "BL-1 paid" and message["from"]["id"] == SARI
+    # by chat_id + message_id it is a user's message: the bot cannot edit it that way
+    by_chat = call(server, "editMessageText", chat_id=GROUP, message_id=posted.message_id, text="z")
+    assert by_chat.json()["description"] == "Bad Request: message can't be edited"
+    neither = call(server, "editMessageText", text="z")
+    assert neither.json()["description"] == "Bad Request: message identifier is not specified"
+
+
+def test_inline_edit_rates_are_measured_per_message(make_server: Any) -> None:
+    server = make_server(limits=None)
+    _, first = posted_inline(server)
+    second = server.choose_inline_result(SARI, next(iter(server.inline_answers)), "r1", GROUP)
+    for i in range(3):
+        assert call(server, "editMessageText", inline_message_id=first, text=f"a{i}").status_code == 200
+    assert call(server, "editMessageText", inline_message_id=second, text="b").status_code == 200
+    assert server.max_inline_edits_in_window(60) == 4
+    assert server.max_inline_edits_in_window(60, first) == 3
+    assert server.max_inline_edits_in_window(60, second) == 1
+
+
+def test_a_button_on_an_inline_message_comes_without_a_message(make_server: Any) -> None:
+    server = make_server(limits=None)
+    server.chat(BUDI, "Budi")
+    _, inline_id = posted_inline(server)
+    assert [list(u)[1] for u in updates(server)] == ["chosen_inline_result"]
+    query_id = server.press_inline(BUDI, inline_id, "pay:BL-1", copies=2)
+    first, second = updates(server)
+    assert first == second  # delivered twice: same update, same query id
+    assert first["callback_query"] == {
+        "id": query_id,
+        "from": {"id": BUDI, "is_bot": False, "first_name": "Budi", "language_code": "en"},
+        "inline_message_id": inline_id,
+        "chat_instance": str(GROUP),
+        "data": "pay:BL-1",
+    }
+    assert "message" not in first["callback_query"]
+    assert "Budi: (presses Pay on the inline message) — Telegram delivers it 2 times" in server.transcript(
+        GROUP
+    )
+    assert server.answer_of(query_id) is None
+    ok = call(server, "answerCallbackQuery", callback_query_id=query_id, text="Open the bot", show_alert=True)
+    assert ok.json() == {"ok": True, "result": True}
+    assert (
+        call(server, "answerCallbackQuery", callback_query_id=query_id).json()["description"] == QUERY_INVALID
+    )
+    assert server.answer_of(query_id) == {
+        "callback_query_id": query_id,
+        "text": "Open the bot",
+        "show_alert": True,
+    }
+    assert query_id in server.answered_ids()
+    with pytest.raises(AssertionError, match="no inline message"):
+        server.press_inline(BUDI, "AQAAAnope", "pay:BL-1")
+    # press() looks only at what the bot sent: the inline message's button is not its own
+    assert updates(server) == [] and server.press(GROUP, "pay:BL-1")
+    assert "inline_message_id" not in updates(server)[0]["callback_query"]
+
+
+def test_an_answer_may_send_a_url(make_server: Any) -> None:
+    server = make_server(limits=None)
+    send(server, 41, "Pay?", reply_markup=keyboard({"text": "Pay", "callback_data": "pay"}))
+    query_id = server.press(41, "pay")
+    url = f"https://t.me/{BOT_USERNAME}?start=pay_BL-1"
+    assert call(server, "answerCallbackQuery", callback_query_id=query_id, url=url).status_code == 200
+    answer = server.answer_of(query_id)
+    assert answer is not None and start_payload(answer["url"]) == "pay_BL-1"
+
+
+# -- keyboards: url buttons and what Telegram refuses ---------------------------------------------
+def test_url_buttons_are_read_by_label(make_server: Any) -> None:
+    server = make_server(limits=None)
+    markup = {
+        "inline_keyboard": [
+            [{"text": "Open the wallet", "url": f"https://t.me/{BOT_USERNAME}?start=pay_BL-7"}],
+            [
+                {"text": "Pay", "callback_data": "pay:BL-7"},
+                {"text": "Help", "url": "https://example.com/help"},
+            ],
+        ]
+    }
+    assert send(server, 42, "Bill", reply_markup=markup).status_code == 200
+    (sent,) = server.sent(42)
+    assert sent.urls == [
+        ("Open the wallet", f"https://t.me/{BOT_USERNAME}?start=pay_BL-7"),
+        ("Help", "https://example.com/help"),
+    ]
+    assert start_payload(sent.url_of("wallet")) == "pay_BL-7"
+    assert sent.url_of("HELP") == "https://example.com/help"
+    assert sent.data_of("Pay") == "pay:BL-7"
+    with pytest.raises(AssertionError, match="no url button"):
+        sent.url_of("Pay")  # a callback button has no url
+
+
+VALID_BUTTONS = [
+    {"text": "64 bytes", "callback_data": "é" * 32},
+    {"text": "1 byte", "callback_data": "x"},
+    {"text": "web", "url": "http://example.com/a?b=c"},
+    {"text": "mention", "url": "tg://user?id=501"},
+    {"text": "deep link", "url": f"https://t.me/{BOT_USERNAME}?start=pay_BL-1"},
+    {"text": "group link", "url": f"https://telegram.me/{BOT_USERNAME}?startgroup=Ab-9_"},
+    {"text": "plain t.me", "url": f"https://t.me/{BOT_USERNAME}"},
+    {"text": "switch", "switch_inline_query": ""},
+    {"text": "here", "switch_inline_query_current_chat": "bill "},
+]
+INVALID_BUTTONS = [
+    ({"text": "65 bytes", "callback_data": "é" * 32 + "x"}, "Bad Request: BUTTON_DATA_INVALID"),
+    ({"text": "empty", "callback_data": ""}, "Bad Request: BUTTON_DATA_INVALID"),
+    ({"text": "ftp", "url": "ftp://example.com/file"}, "Bad Request: BUTTON_URL_INVALID"),
+    ({"text": "no scheme", "url": "example.com"}, "Bad Request: BUTTON_URL_INVALID"),
+    ({"text": "js", "url": "javascript:alert(1)"}, "Bad Request: BUTTON_URL_INVALID"),
+    ({"text": "no host", "url": "https://"}, "Bad Request: BUTTON_URL_INVALID"),
+    (
+        {"text": "space", "url": f"https://t.me/{BOT_USERNAME}?start=pay%20BL-1"},
+        "Bad Request: BUTTON_URL_INVALID",
+    ),
+    (
+        {"text": "long", "url": f"https://t.me/{BOT_USERNAME}?start={'a' * 65}"},
+        "Bad Request: BUTTON_URL_INVALID",
+    ),
+    (
+        {"text": "empty start", "url": f"https://t.me/{BOT_USERNAME}?start="},
+        "Bad Request: BUTTON_URL_INVALID",
+    ),
+    (
+        {"text": "colon", "url": f"https://t.me/{BOT_USERNAME}?start=pay:BL-1"},
+        "Bad Request: BUTTON_URL_INVALID",
+    ),
+    ({"text": "two", "callback_data": "x", "url": "https://example.com"}, "Bad Request: BUTTON_TYPE_INVALID"),
+    ({"text": "nothing"}, "Text buttons are unallowed in the inline keyboard"),
+    ({"callback_data": "x"}, 'Field "text" must be of type String'),
+]
+
+
+def test_valid_buttons_are_accepted(make_server: Any) -> None:
+    server = make_server(limits=None)
+    assert send(server, 43, "all kinds", reply_markup=keyboard(*VALID_BUTTONS)).status_code == 200
+    assert len(server.sent(43)[0].reply_markup["inline_keyboard"]) == len(VALID_BUTTONS)  # type: ignore[index]
+    reply_keyboard = {"keyboard": [[{"text": "Share my number", "request_contact": True}]]}
+    assert send(server, 43, "not inline", reply_markup=reply_keyboard).status_code == 200
+
+
+@pytest.mark.parametrize(("button", "description"), INVALID_BUTTONS)
+def test_buttons_telegram_would_refuse_are_refused(
+    make_server: Any, button: dict[str, Any], description: str
+) -> None:
+    server = make_server(limits=None)
+    message_id = send(server, 44, "fine").json()["result"]["message_id"]
+    markup = keyboard({"text": "ok", "callback_data": "ok"}, button)
+    refused = [
+        send(server, 44, "new", reply_markup=markup),
+        call(
+            server, "editMessageText", chat_id=44, message_id=message_id, text="edited", reply_markup=markup
+        ),
+        call(server, "editMessageReplyMarkup", chat_id=44, message_id=message_id, reply_markup=markup),
+    ]
+    for response in refused:
+        assert response.status_code == 400
+        assert description in response.json()["description"]
+    assert [s.text for s in server.sent(44)] == ["fine"] and server.sent(44)[0].edits == []
+    assert server.refusals_for(44, 400) == 3
+    assert server.counted_requests == [server.counted_requests[0]]  # only the first send counted
+
+
+def test_start_payload_reads_a_deep_link() -> None:
+    assert start_payload(f"https://t.me/{BOT_USERNAME}?start=pay_BL-1") == "pay_BL-1"
+    assert start_payload(f"tg://resolve?domain={BOT_USERNAME}&start=abc") == "abc"
+    assert start_payload(f"https://t.me/{BOT_USERNAME}?start=a%2Db") == "a-b"
+    assert start_payload(f"https://t.me/{BOT_USERNAME}?start=") == ""
+    assert start_payload(f"https://t.me/{BOT_USERNAME}") is None
+    assert start_payload(f"https://t.me/{BOT_USERNAME}?startgroup=x") is None
+
+
+# -- PTB's own Bot against the fake ---------------------------------------------------------------
+async def test_ptb_answers_an_inline_query_and_edits_the_inline_message(make_server: Any) -> None:
+    """What the wallet bot would do, through PTB (form-encoded JSON, its own parsing of updates)."""
+    server = make_server(limits=None)
+    server.chat(SARI, "Sari")
+    server.chat(GROUP, "Kos Melati", kind="supergroup")
+    async with Bot(server.token, base_url=f"{server.url}/bot") as bot:
+        assert bot.supports_inline_queries and bot.can_join_groups
+        query_id = server.inline_query(SARI, "bill BL-1", chat_type="supergroup")
+        (update,) = await bot.get_updates(timeout=0)
+        assert update.inline_query is not None and update.inline_query.chat_type == "supergroup"
+        assert update.inline_query.from_user.id == SARI
+        pay = InlineKeyboardMarkup([[InlineKeyboardButton("Pay", callback_data="pay:BL-1")]])
+        result = InlineQueryResultArticle(
+            "r1", "Bill BL-1", InputTextMessageContent("Bill BL-1: Rp5.000"), reply_markup=pay
+        )
+        assert await update.inline_query.answer([result], cache_time=0) is True
+        assert (await server.wait_inline_answer(query_id))[0]["reply_markup"] == pay.to_dict()
+        inline_id = server.choose_inline_result(SARI, query_id, "r1", GROUP)
+        (chosen,) = await bot.get_updates(offset=update.update_id + 1, timeout=0)
+        assert chosen.chosen_inline_result is not None
+        assert chosen.chosen_inline_result.inline_message_id == inline_id
+        server.press_inline(SARI, inline_id, "pay:BL-1")
+        (pressed,) = await bot.get_updates(offset=chosen.update_id + 1, timeout=0)
+        callback = pressed.callback_query
+        assert callback is not None and callback.message is None and callback.inline_message_id == inline_id
+        assert (
+            await callback.answer("Open the bot", url=f"https://t.me/{BOT_USERNAME}?start=pay_BL-1") is True
+        )
+        assert await callback.edit_message_text("BL-1: paid") is True
+        assert server.inline_messages[inline_id].text == "BL-1: paid"
+        await bot.get_updates(offset=pressed.update_id + 1, timeout=0)
+    assert server.answer_of(callback.id) is not None
+    assert start_payload(server.answer_of(callback.id)["url"]) == "pay_BL-1"  # type: ignore[index]
