@@ -52,6 +52,8 @@ BILL_FIELDS = (
     "description",
     "due_date",
     "created_at",
+    "split",
+    "round",
 )
 
 
@@ -95,9 +97,11 @@ class Bills:
         due_date: date | None,
         reservation: Reservation | None = None,
         before_insert: Callable[[Doc], None] | None = None,
+        split: Doc | None = None,
     ) -> tuple[Doc, bool]:
         """Store a new open bill under a fresh unique code (`before_insert` sees it first):
-        (it, True); or (the bill already made under this reservation, False)."""
+        (it, True); or (the bill already made under this reservation, False). `split`: the
+        split and round a share's bill belongs to ({"split": id, "round": n})."""
         if issuer["_id"] == payer["_id"]:
             raise InvalidRequest("you cannot bill yourself", ErrorCode.SELF_TRANSFER)
         now = now_ms()
@@ -117,6 +121,8 @@ class Bills:
         }
         if reservation is not None:
             bill["request"], bill["fingerprint"] = reservation.id, reservation.fingerprint
+        if split is not None:
+            bill.update(split)
         for _ in range(5):
             code = new_code()
             # listing keys "user:created:code": each list is a range on one indexed field

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     balance_cap_verified: int = Field(default=20_000_000, gt=0)
     monthly_incoming_cap: int = Field(default=40_000_000, gt=0)
     limits_timezone: str = "Asia/Jakarta"
+    # dues rounds: calendar months in limits_timezone; a positive number makes a "month" that
+    # many seconds long (tests simulate months)
+    dues_month_seconds: int = Field(default=0, ge=0)
     # MAX_BALANCE (one cap for everybody, read by nothing) was replaced by the caps above
     max_balance: int | None = Field(default=None, exclude=True)
     signin_max_failures: int = 5

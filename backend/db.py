@@ -70,6 +70,16 @@ class Store:
         return self.db["notices"]
 
     @property
+    def splits(self) -> Collection[Doc]:
+        """Splits, dues and pay-me requests of groups (see splits.py)."""
+        return self.db["splits"]
+
+    @property
+    def split_members(self) -> Collection[Doc]:
+        """One row per member of a split: the member's list of splits (its key "user:time:id")."""
+        return self.db["split_members"]
+
+    @property
     def audit(self) -> Collection[Doc]:
         """Who did what and when, for admin and security events."""
         return self.db["audit"]
@@ -137,6 +147,15 @@ def create_indexes(store: Store) -> None:
     store.bills.create_index("issuer_key")
     store.bills.create_index([("status", ASCENDING), ("created_at", DESCENDING)])
     store.bills.create_index("reminded_at")
+    store.bills.create_index("split", sparse=True)
+    store.splits.create_index("request", unique=True, sparse=True)
+    store.splits.create_index("bill_request", unique=True, sparse=True)
+    store.splits.create_index("organiser_key")
+    store.splits.create_index("next_at", sparse=True)  # only a running dues series carries it
+    store.splits.create_index("billing_since", sparse=True)
+    store.splits.create_index("created_at")
+    store.split_members.create_index("member_key")
+    store.split_members.create_index("split")
     store.tokens.create_index("expires_at")
     store.counters.create_index("expires_at")
     store.audit.create_index([("at", DESCENDING)])

@@ -2,11 +2,13 @@
 
     WalletError                       (400 unless a subclass says otherwise)  bad_request
     ├── NotAuthenticated              401  token_invalid / invalid_credentials
-    ├── Forbidden                     403  forbidden
+    ├── Forbidden                     403  forbidden / not_organiser
     │   └── AccountFrozen             403  account_frozen
-    ├── NotFound                      404  not_found / user_not_found / bill_not_found
+    ├── NotFound                      404  not_found / user_not_found / bill_not_found /
+    │                                      split_not_found / wallet_not_linked
     ├── Conflict                      409  conflict / already_reversed / interrupted / busy /
-    │                                      already_verified
+    │                                      already_verified / split_closed / split_changed /
+    │                                      split_full / nothing_to_bill / already_paid
     │   ├── UsernameTaken                  username_taken
     │   ├── InsufficientFunds              insufficient_funds
     │   ├── BillNotPayable                 bill_not_payable
@@ -16,6 +18,7 @@
     │                                      receive_monthly_cap (the body names the `payee`)
     ├── InvalidRequest                422  invalid_request / invalid_amount / self_transfer /
     │                                      limit_exceeded / not_reversible / invalid_identity /
+    │                                      invalid_shares /
     │                                      idempotency_key_required / idempotency_key_invalid
     ├── OtpRejected                   400  otp_invalid / otp_expired / otp_locked / otp_missing
     ├── TooManyRequests               429  too_many_requests / signin_locked / otp_rate_limited
@@ -72,6 +75,14 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"  # same Idempotency-Key, different request
     IDEMPOTENCY_IN_FLIGHT = "idempotency_in_flight"  # the first request with this key still runs
     TELEGRAM_NOT_LINKED = "telegram_not_linked"  # an OTP must go to Telegram; no chat is linked
+    WALLET_NOT_LINKED = "wallet_not_linked"  # a Telegram user (in a group) has no wallet linked
+    SPLIT_NOT_FOUND = "split_not_found"  # no split, dues or request with that id the caller may see
+    NOT_ORGANISER = "not_organiser"  # only a split's organiser may bill, cancel or stop it
+    SPLIT_CLOSED = "split_closed"  # the split is billed, cancelled or closed: not for this action
+    SPLIT_CHANGED = "split_changed"  # someone joined since the shares were shown, or it is billing
+    SPLIT_FULL = "split_full"  # a split takes at most 50 members besides its organiser
+    NOTHING_TO_BILL = "nothing_to_bill"  # nobody joined yet, so there is nobody to bill
+    ALREADY_PAID = "already_paid"  # a request tapped again by someone who paid it
     # the payee's e-money limits (Bank Indonesia): an unverified wallet would pass its balance cap
     RECEIVE_CAP_UNVERIFIED = "receive_cap_unverified"
     RECEIVE_CAP_REACHED = "receive_cap_reached"  # a verified wallet would pass its balance cap
@@ -86,6 +97,7 @@ class ErrorCode(StrEnum):
     INVALID_DUE_DATE = "invalid_due_date"  # a bill's due date is in the past or too far ahead
     SELF_TRANSFER = "self_transfer"  # sending money to, or billing, oneself
     LIMIT_EXCEEDED = "limit_exceeded"  # over the daily transfer limit
+    INVALID_SHARES = "invalid_shares"  # custom shares name a non-member or do not add up
     INVALID_IDENTITY = "invalid_identity"  # a verification's NIK or date of birth does not hold
     NOT_REVERSIBLE = "not_reversible"  # an admin reverses a movement that is not finished
     IDEMPOTENCY_KEY_REQUIRED = "idempotency_key_required"  # a money request without the header

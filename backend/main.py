@@ -17,7 +17,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.api import admin, auth, bills, bot, transfers, users
+from backend.api import admin, auth, bills, bot, splits, transfers, users
 from backend.config import Settings
 from backend.db import open_store
 from backend.errors import ErrorCode, WalletError, http_code
@@ -212,7 +212,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestContext)
     install_error_handlers(app)
-    for module in (auth, users, transfers, bills, admin, bot):
+    for module in (auth, users, transfers, bills, splits, admin, bot):
         app.include_router(module.router)
 
     down = {"model": Health, "description": "The database does not answer"}

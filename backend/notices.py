@@ -21,6 +21,14 @@ finishes a crash in between). A bill's notice is written just before the bill ch
 the state it reports (`requires`); it is sent only once the bill is in that state, held a moment
 while the change may still be landing, and dropped if it never does.
 
+A tally (a split's live message in its group, or an inline request's message) is one notice per
+round that is sent, then *touched* by every change (a join, a payment, a decline, a cancel): a
+touch puts it back in the queue, no sooner than TALLY_GAP_MS after its last send, and it is drawn
+from the split's bills when claimed. However many payments land, the group sees one edit per
+gap (its limit is 20 messages a minute), always the latest state. A touch while it is being sent
+marks it `again`, and its acknowledgement queues it once more. Its first send records the message
+id, so every later one edits that message. Tallies are never purged while they are kept.
+
 Claims are cheap on both stores: the queue is one indexed scalar, `due_key` = "priority:due ms",
 present only while a notice is queued or claimed; a claim reads each priority's due range in order.
 """
@@ -61,6 +69,8 @@ class NoticeKind(StrEnum):
     BILL_DECLINED = "bill_declined"
     BILL_CANCELLED = "bill_cancelled"
     REMINDER = "reminder"
+    TALLY = "tally"  # a split's message in its group, drawn afresh from its bills at each claim
+    TIP = "tip"  # "Budi tipped Sari Rp10.000", in the group where the tip was asked
 
 
 class Priority(IntEnum):
@@ -85,6 +95,8 @@ PRIORITY = {NoticeKind.OTP: Priority.OTP, NoticeKind.REMINDER: Priority.REMINDER
 SETTLE_MS = 10_000  # how long a notice may wait for the bill change it reports to land
 RECHECK_MS = 200  # and how often it looks again meanwhile
 BACKOFF_FIRST_MS, BACKOFF_CAP_MS = 1_000, 5 * 60_000
+TALLY_GAP_MS = 5_000  # the least time between two edits of one tally (a group takes 20/min)
+LIVE = {NoticeKind.TALLY}  # drawn afresh when claimed, sent again when touched
 COURIER_DOC = "courier:last_poll"  # in `counters`: when a bot last asked for notices
 
 
@@ -126,6 +138,8 @@ class Notices:
         self.store = store
         self.settings = settings
         self.doorbell = Doorbell()
+        # draws a tally from its split when claimed (set by the wallet); None: the split is gone
+        self.draw: Callable[[Doc], Doc | None] = lambda doc: None
         self._last_poll_written = 0
 
     # ---- writing ----------------------------------------------------------------------------
@@ -143,15 +157,33 @@ class Notices:
         """A notice document to `user`'s linked chat (None when there is no chat to tell)."""
         if user is None or "telegram_chat_id" not in user:
             return None
+        doc = self.for_chat(user["telegram_chat_id"], user.get("lang", "id"), kind, subject, data)
+        doc["_id"], doc["username"] = f"{subject}:{kind}:{user['_id']}", user["_id"]
+        if requires is not None:
+            doc["requires"] = requires
+        if expires_at is not None:
+            doc["expires_at"] = expires_at
+        return doc
+
+    def for_chat(
+        self,
+        chat_id: int | None,
+        lang: str,
+        kind: NoticeKind,
+        subject: str,
+        data: dict[str, Any],
+        *,
+        inline_message_id: str | None = None,
+    ) -> Doc:
+        """A notice to a chat that is nobody's account (a group), or to an inline message."""
         now = now_ms()
         priority = PRIORITY.get(kind, Priority.NOTICE)
         doc: Doc = {
-            "_id": f"{subject}:{kind}:{user['_id']}",
+            "_id": f"{subject}:{kind}:{chat_id}",
             "subject": subject,
             "kind": str(kind),
-            "username": user["_id"],
-            "chat_id": user["telegram_chat_id"],
-            "lang": user.get("lang", "id"),
+            "chat_id": chat_id,
+            "lang": lang,
             "data": data,
             "priority": int(priority),
             "state": str(State.QUEUED),
@@ -159,17 +191,19 @@ class Notices:
             "attempts": 0,
             "created_at": now,
         }
-        if requires is not None:
-            doc["requires"] = requires
-        if expires_at is not None:
-            doc["expires_at"] = expires_at
+        if inline_message_id is not None:
+            doc["inline_message_id"] = inline_message_id
         return doc
 
     def add(self, *docs: Doc | None) -> None:
-        """Queue notices; one already queued under the same id is kept as it is."""
+        """Queue notices; one already queued under the same id is kept as it is. A touch
+        (`touch_of`) puts its tally back in the queue."""
         added = False
         for doc in docs:
             if doc is None:
+                continue
+            if doc.get("touch"):
+                self.touch(doc["_id"])
                 continue
             try:
                 self.store.notices.insert_one(dict(doc))
@@ -184,6 +218,36 @@ class Notices:
         requires = {"bill": bill["code"], "status": status}
         subject = bill["code"] if kind != NoticeKind.REMINDER else f"{bill['code']}:{data['round']}"
         self.add(self.build(user, kind, subject, data, requires=requires))
+
+    # ---- tallies ----------------------------------------------------------------------------
+
+    def tally(self, notice_id: str, chat_id: int | None, lang: str, inline_message_id: str | None) -> None:
+        """Start a tally: sent (or edited into an inline message) when the courier claims it."""
+        doc = self.for_chat(
+            chat_id, lang, NoticeKind.TALLY, notice_id, {}, inline_message_id=inline_message_id
+        )
+        doc["_id"] = notice_id
+        self.add(doc)
+
+    @staticmethod
+    def touch_of(notice_id: str) -> Doc:
+        """A touch of a tally, to carry among a movement's notices (`add` applies it)."""
+        return {"_id": notice_id, "touch": True}
+
+    def touch(self, notice_id: str) -> None:
+        """Something a tally shows changed: queue it again (see the module docstring)."""
+        self.store.notices.update_one(
+            {"_id": notice_id, "state": str(State.CLAIMED)}, {"$set": {"again": True}}
+        )
+        doc = self.store.notices.find_one({"_id": notice_id}, {"state": 1, "sent_at": 1, "priority": 1})
+        if doc is None or doc["state"] != State.SENT:
+            return  # queued (it will draw the change), being sent (marked again) or dead
+        due = max(now_ms(), int(doc.get("sent_at", 0)) + TALLY_GAP_MS)
+        self.store.notices.update_one(
+            {"_id": notice_id, "state": str(State.SENT)},
+            {"$set": {"state": str(State.QUEUED), "due_key": due_key(doc["priority"], due)}},
+        )
+        self.doorbell.ring()
 
     # ---- OTP DMs ----------------------------------------------------------------------------
 
@@ -286,11 +350,16 @@ class Notices:
         return claimed
 
     def _for_bot(self, doc: Doc) -> Doc:
-        """What the bot needs to render and send a notice (an OTP's code unsealed)."""
+        """What the bot needs to render and send a notice (an OTP's code unsealed, a tally
+        drawn now)."""
         data = dict(doc["data"])
         if "sealed" in doc:
             data["code"] = open_digits(self.settings, doc["subject"], doc["sealed"])
+        if doc["kind"] in LIVE:
+            data = doc["drawn"]
         return {
+            "message_id": doc.get("message_id"),
+            "inline_message_id": doc.get("inline_message_id"),
             "id": doc["_id"],
             "claim": doc["claim"],
             "kind": doc["kind"],
@@ -306,6 +375,13 @@ class Notices:
         if doc.get("expires_at") is not None and doc["expires_at"] <= now:
             self._end(doc, State.DROPPED, "expired")
             return False
+        if doc["kind"] in LIVE:
+            drawn = self.draw(doc)
+            if drawn is None:
+                self._end(doc, State.DROPPED, "its split is gone")
+                return False
+            doc["drawn"] = drawn
+            return True
         requires = doc.get("requires")
         if not requires:
             return True
@@ -352,13 +428,21 @@ class Notices:
         )
 
     def ack(
-        self, notice_id: str, claim: str, outcome: str, retry_after: float | None, error: str | None
+        self,
+        notice_id: str,
+        claim: str,
+        outcome: str,
+        retry_after: float | None,
+        error: str | None,
+        message_id: int | None = None,
     ) -> bool:
         """Record what became of a claimed notice; False when the claim is no longer current."""
         doc = self.store.notices.find_one({"_id": notice_id, "claim": claim})
         if doc is None:
             return False
-        if outcome == "sent":
+        if outcome == "sent" and doc["kind"] in LIVE:
+            self._sent_live(doc, message_id)
+        elif outcome == "sent":
             self._end(doc, State.SENT, "sent")
         elif outcome == "dead":
             self._end(doc, State.DEAD, error or "chat gone")
@@ -366,6 +450,28 @@ class Notices:
             self._requeue(doc, now_ms() + self._delay_ms(doc["attempts"], retry_after))
             self.store.notices.update_one({"_id": notice_id}, {"$set": {"last_error": error}})
         return True
+
+    def _sent_live(self, doc: Doc, message_id: int | None) -> None:
+        """A tally went out: kept (never purged) with its message id, queued again if touched
+        while it was on its way."""
+        now = now_ms()
+        fields: Doc = {"sent_at": now}
+        if message_id is not None:
+            fields["message_id"] = message_id
+        again = {
+            **fields,
+            "due_key": due_key(doc["priority"], now + TALLY_GAP_MS),
+            "state": str(State.QUEUED),
+        }
+        requeued = self.store.notices.update_one(
+            {"_id": doc["_id"], "claim": doc["claim"], "again": True},
+            {"$set": again, "$unset": {"claim": "", "again": ""}},
+        )
+        if requeued.modified_count == 0:
+            self.store.notices.update_one(
+                {"_id": doc["_id"], "claim": doc["claim"]},
+                {"$set": {**fields, "state": str(State.SENT)}, "$unset": {"claim": "", "due_key": ""}},
+            )
 
     @staticmethod
     def _delay_ms(attempts: int, retry_after: float | None) -> int:

@@ -44,6 +44,7 @@ class OtpAction(StrEnum):
     TRANSFER = "transfer"
     CREATE_BILL = "create_bill"
     PAY_BILL = "pay_bill"
+    BILL_SPLIT = "bill_split"  # every share of a split's first round, exactly as shown
 
 
 @dataclass(frozen=True)

@@ -231,8 +231,21 @@ class PayBillOtp(Strict):
     amount: Amount | None = None
 
 
+SplitId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{10}$")]
+# custom shares of a split: member username → amount (the members not named share the rest)
+Shares = Annotated[dict[Username, Amount], Field(max_length=51)]
+
+
+class BillSplitOtp(Strict):
+    """A code for billing every share of split `split_id` (equal, or with these custom shares)."""
+
+    action: Literal[OtpAction.BILL_SPLIT]
+    split_id: SplitId
+    shares: Shares | None = None
+
+
 # Ask for a one-time password bound to one action: the action says which fields it needs
-OtpRequest = Annotated[TransferOtp | CreateBillOtp | PayBillOtp, Field(discriminator="action")]
+OtpRequest = Annotated[TransferOtp | CreateBillOtp | PayBillOtp | BillSplitOtp, Field(discriminator="action")]
 
 
 class OtpSent(BaseModel):
@@ -244,12 +257,13 @@ class OtpSent(BaseModel):
 
 
 class TransferCreate(Strict):
-    """Send money to another user."""
+    """Send money to another user (`tip_chat_id`: a tip asked in that group, which is told)."""
 
     recipient: Username
     amount: Amount
     description: Text | None = None
     otp: Otp
+    tip_chat_id: Annotated[StrictInt, Field(lt=0, ge=-(2**63))] | None = None
 
 
 class Movement(BaseModel):
@@ -383,6 +397,105 @@ class BillPay(Strict):
     """Pay a bill."""
 
     otp: Otp
+
+
+class SplitCreate(Strict):
+    """A split of `amount` in a group, monthly dues of `amount` per member, or a pay-me request
+    (`id`: the bot's inline result id; `inline_message_id`: the message that carries it)."""
+
+    kind: Literal["split", "dues", "request"] = "split"
+    title: Name
+    amount: Amount
+    chat_id: Annotated[StrictInt, Field(lt=0, ge=-(2**63))] | None = None  # the group's tally
+    id: SplitId | None = None
+    inline_message_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+class SplitPerson(BaseModel):
+    """One participant of a split's current round: their share and what became of it."""
+
+    username: str
+    name: str
+    amount: int
+    status: Literal["own", "pending", "open", "paid", "declined", "cancelled"]
+    bill_code: str | None
+
+
+class SplitView(BaseModel):
+    """A split as its organiser and members see it; `status` is derived from its bills."""
+
+    id: str
+    kind: str
+    title: str
+    amount: int
+    organiser: str
+    organiser_name: str
+    status: str
+    round: int
+    period: str | None  # dues: the month of the current round, "yyyy-mm"
+    people: list[SplitPerson]
+    member_count: int
+    paid_count: int
+    count: int
+    paid_amount: int
+    total: int
+    declined_count: int
+    my_bill: str | None  # the caller's bill of the current round
+    created_at: Instant
+    next_round_at: Instant
+
+    @classmethod
+    def from_doc(cls, split: Doc, summary: Doc, my_bill: str | None) -> SplitView:
+        """A split and its summary (splits.summarize) as the API shows them."""
+        return cls(
+            id=split["_id"],
+            kind=split["kind"],
+            title=split["title"],
+            amount=split["amount"],
+            organiser=split["organiser"],
+            organiser_name=split["organiser_name"],
+            status=summary["status"],
+            round=summary["round"],
+            period=summary["period"],
+            people=[SplitPerson(**p) for p in summary["people"]],
+            member_count=split["member_count"],
+            paid_count=summary["paid_count"],
+            count=summary["count"],
+            paid_amount=summary["paid_amount"],
+            total=summary["total"],
+            declined_count=summary["declined_count"],
+            my_bill=my_bill,
+            created_at=split["created_at"],
+            next_round_at=split.get("next_at"),
+        )
+
+
+class SplitList(BaseModel):
+    """Splits, newest first."""
+
+    items: list[SplitView]
+    next_cursor: str | None = None
+
+
+class SharesForm(Strict):
+    """Custom shares to look at (none: equal shares)."""
+
+    shares: Shares | None = None
+
+
+class SharesPreview(BaseModel):
+    """What "Bill everyone" would bill: each participant's share (the organiser's first, not billed)."""
+
+    people: list[SplitPerson]
+    billed_total: int
+    billed_count: int
+
+
+class SplitBill(Strict):
+    """Bill every share of a split (the OTP of action bill_split for exactly these shares)."""
+
+    otp: Otp
+    shares: Shares | None = None
 
 
 class BillPaid(BaseModel):
@@ -520,12 +633,15 @@ class NoticeClaim(Strict):
 
 
 class NoticeOut(BaseModel):
-    """One claimed notice: what to render (`kind`, `data`), where to send it, and the claim."""
+    """One claimed notice: what to render (`kind`, `data`), where to send it, and the claim. A
+    tally names the message to edit (`message_id` in its chat, or an `inline_message_id`)."""
 
     id: str
     claim: str
     kind: str
-    chat_id: int
+    chat_id: int | None
+    message_id: int | None = None
+    inline_message_id: str | None = None
     lang: Lang
     priority: int
     attempts: int
@@ -546,12 +662,26 @@ class NoticeOutcome(Strict):
     outcome: Literal["sent", "retry", "dead"]
     retry_after: Annotated[float, Field(ge=0, le=86400)] | None = None  # Telegram's, on a 429
     error: Annotated[str, Field(max_length=300)] | None = None
+    message_id: Annotated[StrictInt, Field(ge=1)] | None = None  # a tally: the message it went in
 
 
 class NoticeAck(Strict):
     """Outcomes of claimed notices."""
 
     items: Annotated[list[NoticeOutcome], Field(max_length=200)]
+
+
+class DuesRun(Strict):
+    """Make the dues rounds that are due (each round claimed so only one bot process makes it)."""
+
+    limit: Annotated[StrictInt, Field(ge=1, le=200)] = 50
+
+
+class DuesRan(BaseModel):
+    """Dues rounds made by this call, and the bills they made."""
+
+    rounds: int
+    bills: int
 
 
 class NoticeAcked(BaseModel):

@@ -6,6 +6,7 @@ process and wires OTP checks, idempotency, the ledger and the outbox of notices 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -14,8 +15,8 @@ from backend.accounts import Accounts
 from backend.bills import BILL_FIELDS, CANCELLED, OPEN, PAID, Bills, check_due_date, normalize_code
 from backend.config import Settings
 from backend.db import Doc, Store, local_date, now_ms
-from backend.errors import Conflict, ErrorCode, InvalidRequest, NotFound, OtpRejected
-from backend.idempotency import Idempotency, reservation
+from backend.errors import BillNotPayable, Conflict, ErrorCode, InvalidRequest, NotFound, OtpRejected
+from backend.idempotency import Idempotency, Reservation, reservation
 from backend.identity import check_nik, mask_nik
 from backend.ledger import (
     BILL_PAYMENT,
@@ -27,7 +28,6 @@ from backend.ledger import (
     VERIFIED,
     Ledger,
     MovementRequest,
-    Reservation,
     new_movement_id,
 )
 from backend.notices import NoticeKind, Notices
@@ -38,9 +38,16 @@ from backend.schemas import (
     BillCreate,
     BillPaid,
     BillPublic,
+    BillSplitOtp,
     Movement,
     OtpRequest,
     PayBillOtp,
+    SharesPreview,
+    SplitBill,
+    SplitCreate,
+    SplitList,
+    SplitPerson,
+    SplitView,
     TransferCreate,
     TransferOtp,
     TransferResult,
@@ -48,6 +55,17 @@ from backend.schemas import (
     VerifyForm,
 )
 from backend.security import Tokens
+from backend.splits import (
+    Phase,
+    Share,
+    SplitKind,
+    Splits,
+    shares_digest,
+    shares_of,
+    summarize,
+    tally_data,
+    tally_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +84,8 @@ class Wallet:
         self.ledger = Ledger(store, settings, announce=self.notices.add)
         self.bills = Bills(store)
         self.idempotency = Idempotency(give_back=self.otps.give_back)
+        self.splits = Splits(store, settings.limits_timezone, settings.dues_month_seconds)
+        self.notices.draw = self._draw_tally
 
     # ---- OTP ------------------------------------------------------------------------------
 
@@ -88,6 +108,11 @@ class Wallet:
             payment = MovementRequest(BILL_PAYMENT, bill["amount"], user["_id"], bill["issuer"])
             self.ledger.precheck(payment, user, issuer)
             facts: Doc = {"bill": {k: bill.get(k) for k in BILL_FIELDS}, "party": _address(issuer)}
+        elif isinstance(form, BillSplitOtp):
+            split = self._gathering_of(user, form.split_id)
+            binding, _, billed = self._split_binding(split, form.shares)
+            summary = {"party": split["title"], "amount": sum(s.amount for s in billed), "count": len(billed)}
+            facts = {"split": split["_id"], "member_count": split["member_count"]}
         else:
             party = form.recipient if isinstance(form, TransferOtp) else form.payer
             other = self._counterparty(user, party)
@@ -141,13 +166,19 @@ class Wallet:
                 movement_id,
                 {"amount": form.amount, "sender": user["_id"], "description": form.description},
             )
+            tip = None
+            if form.tip_chat_id is not None:  # a tip asked in a group: the group is told
+                names = {"tipper": user["name"], "tippee": payee["name"], "amount": form.amount}
+                tip = self.notices.for_chat(
+                    form.tip_chat_id, user.get("lang", "id"), NoticeKind.TIP, movement_id, names
+                )
             request = MovementRequest(
                 TRANSFER,
                 form.amount,
                 user["_id"],
                 payee["_id"],
                 form.description,
-                notices=_present(received),
+                notices=_present(received, tip),
                 answer={"recipient_name": payee["name"]},
             )
             return self.ledger.start(request, movement_id, reservation=reserved, payee_known=True)
@@ -215,6 +246,9 @@ class Wallet:
             known.update(bill)
             movement_id = new_movement_id()
             paid = self.notices.build(issuer, NoticeKind.BILL_PAID, movement_id, _bill_facts(bill))
+            tally = (
+                self.notices.touch_of(tally_id(bill["split"], bill["round"])) if bill.get("split") else None
+            )
             request = MovementRequest(
                 BILL_PAYMENT,
                 bill["amount"],
@@ -222,7 +256,7 @@ class Wallet:
                 bill["issuer"],
                 f"{bill['bill_name']} ({code})",
                 bill_code=code,
-                notices=_present(paid),
+                notices=_present(paid, tally),
             )
             return self.ledger.start(request, movement_id, reservation=reserved, payee_known=True)
 
@@ -251,9 +285,10 @@ class Wallet:
             kind = NoticeKind.BILL_CANCELLED if status == CANCELLED else NoticeKind.BILL_DECLINED
             self._announce_bill(other, kind, bill, status)
 
-        return BillPublic.from_doc(
-            self.bills.close(code, user["_id"], as_role=as_role, before_change=tell_the_other)
-        )
+        bill = self.bills.close(code, user["_id"], as_role=as_role, before_change=tell_the_other)
+        if bill.get("split"):
+            self.notices.touch(tally_id(bill["split"], bill["round"]))
+        return BillPublic.from_doc(bill)
 
     def _announce_bill(
         self, user: Doc | None, kind: NoticeKind, bill: Doc, status: str, **extra: Any
@@ -270,6 +305,264 @@ class Wallet:
             self._announce_bill(payer, NoticeKind.REMINDER, bill, OPEN, round=bill["reminded_at"])
             queued += payer is not None and "telegram_chat_id" in payer
         return {"claimed": len(bills), "queued": queued}
+
+    # ---- splits, dues and pay-me requests (splits.py) -------------------------------------------
+
+    def create_split(self, user: Doc, form: SplitCreate, key: str) -> SplitView:
+        """A split or dues series for a group, or a pay-me request, once per Idempotency-Key; its
+        tally (the group's message, or the inline message's text) is queued at once."""
+        kind = SplitKind(form.kind)
+        if form.id is not None and kind != SplitKind.REQUEST:
+            raise InvalidRequest("only a pay-me request takes an id of its own")
+        if kind != SplitKind.SPLIT:  # what each payer will pay: one bill each, within the limits
+            self.ledger.check_amount(MovementRequest(BILL_PAYMENT, form.amount, None, user["_id"]))
+        reserved = reservation(user["_id"], key, "split", form.model_dump())
+        split, _ = self.splits.create(
+            user,
+            kind,
+            form.title,
+            form.amount,
+            lang=user.get("lang", "id"),
+            chat_id=form.chat_id,
+            inline_message_id=form.inline_message_id,
+            split_id=form.id,
+            request=reserved.id,
+            fingerprint=reserved.fingerprint,
+        )
+        self._tally(split, 0)  # kept as it is when queued already (a replay)
+        return self.split_view(split, user)
+
+    def split_view(self, split: Doc, user: Doc) -> SplitView:
+        """A split as `user` sees it: its current round drawn from its bills, and their own bill."""
+        summary = summarize(split, self.splits.bills(split["_id"], split["round"]), self.splits.round_label)
+        mine = self.splits.bill_of(split, user["_id"])
+        return SplitView.from_doc(split, summary, mine["code"] if mine else None)
+
+    def join_split(self, user: Doc, split_id: str, telegram_user_id: int | None) -> SplitView:
+        """Join a split that is gathering members (its tally shows the new member)."""
+        split = self.splits.get(split_id)
+        if split["kind"] == SplitKind.REQUEST:
+            raise Conflict("a pay-me request takes no members: tap Pay", ErrorCode.SPLIT_CLOSED)
+        split = self.splits.join(split, user, telegram_user_id)
+        self._touch(split, split["round"])
+        return self.split_view(split, user)
+
+    def preview_shares(self, user: Doc, split_id: str, custom: dict[str, int] | None) -> SharesPreview:
+        """What "Bill everyone" would bill now (equal shares, or these custom ones)."""
+        split = self._gathering_of(user, split_id)
+        shares, billed = self._billable(split, custom)
+        people = [
+            SplitPerson(
+                username=s.username,
+                name=s.name,
+                amount=s.amount,
+                status="own" if s.username == split["organiser"] else "pending",
+                bill_code=None,
+            )
+            for s in shares
+            if s.username != split["organiser"] or split["kind"] == SplitKind.SPLIT
+        ]
+        return SharesPreview(
+            people=people, billed_total=sum(s.amount for s in billed), billed_count=len(billed)
+        )
+
+    def _gathering_of(self, user: Doc, split_id: str) -> Doc:
+        """A split its organiser (this user) may still bill."""
+        split = self.splits.get_for(split_id, user["_id"])
+        self.splits.organised(split, user["_id"])
+        if split["phase"] != Phase.GATHERING:
+            raise Conflict(f"this split is {split['phase']} already", ErrorCode.SPLIT_CLOSED)
+        return split
+
+    def _billable(self, split: Doc, custom: dict[str, int] | None) -> tuple[list[Share], list[Share]]:
+        """Every share of the split's first round, and those that become bills (not the organiser's)."""
+        if split["member_count"] == 0:
+            raise Conflict("nobody has joined yet", ErrorCode.NOTHING_TO_BILL)
+        if custom and split["kind"] != SplitKind.SPLIT:
+            raise InvalidRequest("dues are the same for every member", ErrorCode.INVALID_SHARES)
+        shares = shares_of(split, custom)
+        billed = [s for s in shares if s.username != split["organiser"]]
+        for share in billed:  # each share is one bill its payer must be able to pay in one go
+            self.ledger.check_amount(
+                MovementRequest(BILL_PAYMENT, share.amount, share.username, split["organiser"])
+            )
+        return shares, billed
+
+    def _split_binding(
+        self, split: Doc, custom: dict[str, int] | None
+    ) -> tuple[str, list[Share], list[Share]]:
+        """What a bill_split code authorises: this split, these very shares, this total."""
+        shares, billed = self._billable(split, custom)
+        total = sum(s.amount for s in billed)
+        return (
+            binding_of(
+                OtpAction.BILL_SPLIT, party=split["_id"], amount=total, bill_code=shares_digest(shares)
+            ),
+            shares,
+            billed,
+        )
+
+    def _unchanged_since_code(self, user: Doc, split: Doc) -> None:
+        """Someone joined after the organiser's code was issued: say so (the code would not match)."""
+        otp = self.store.otps.find_one({"_id": f"{user['_id']}:{OtpAction.BILL_SPLIT}"}, {"facts": 1})
+        facts = (otp or {}).get("facts") or {}
+        if facts.get("split") == split["_id"] and facts.get("member_count") != split["member_count"]:
+            raise Conflict("someone joined meanwhile: look at the shares again", ErrorCode.SPLIT_CHANGED)
+
+    def bill_split(self, user: Doc, split_id: str, form: SplitBill, key: str) -> SplitView:
+        """Bill everyone: each share becomes a bill to its member, once per Idempotency-Key, after
+        the organiser's bill_split code for exactly these shares. A second press (another key)
+        finds the split billed and is refused; a retry with the key is answered as the first."""
+        split = self.splits.get_for(split_id, user["_id"])
+        self.splits.organised(split, user["_id"])
+        reserved = reservation(user["_id"], key, "bill_split", {"split": split["_id"], "shares": form.shares})
+
+        def authorize() -> Grant:
+            if split["phase"] != Phase.GATHERING:
+                raise Conflict(f"this split is {split['phase']} already", ErrorCode.SPLIT_CLOSED)
+            self._unchanged_since_code(user, split)
+            binding, _, _ = self._split_binding(split, form.shares)
+            return self.otps.verify(user["_id"], OtpAction.BILL_SPLIT, binding, form.otp, reserved.id)
+
+        def perform(_grant: Grant | None) -> tuple[Doc, bool]:
+            shares = self._split_binding(split, form.shares)[1]
+            started, fresh = self.splits.start_billing(split, shares, reserved.id, reserved.fingerprint)
+            return _billing(started), fresh
+
+        def find(request: str) -> Doc | None:
+            done = self.splits.find_billed_by(request)
+            return _billing(done) if done is not None else None
+
+        def answer(doc: Doc) -> SplitView:
+            return self.split_view(self._finish_billing(self.splits.get(doc["_id"])), user)
+
+        return self.idempotency.run(reserved, authorize=authorize, perform=perform, find=find, answer=answer)
+
+    def _finish_billing(self, split: Doc) -> Doc:
+        """Make every bill of a split's first round (those made already are found), then billed."""
+        if split["phase"] == Phase.BILLING:
+            self._bill_round(split, 0)
+            split = self.splits.billed(split)
+            self._touch(split, 0)
+        return split
+
+    def _bill_round(self, split: Doc, round_no: int) -> int:
+        """One bill per member's share of round `round_no` (idempotent: one per member and round,
+        whoever makes it). → bills made now"""
+        issuer = self.store.users.find_one({"_id": split["organiser"]})
+        if issuer is None:
+            return 0
+        name = split["title"]
+        if split["kind"] == SplitKind.DUES:
+            name = f"{name} · {self.splits.round_label(split, round_no)}"[:100]
+        made = 0
+        for share in split["shares"]:
+            if share["username"] == split["organiser"] or share["amount"] <= 0:
+                continue
+            payer = self.store.users.find_one({"_id": share["username"]})
+            if payer is None:
+                continue  # the member's account is gone: nobody to bill
+            _, fresh = self._split_bill(split, round_no, issuer, payer, share["amount"], name)
+            made += fresh
+        return made
+
+    def _split_bill(
+        self, split: Doc, round_no: int, issuer: Doc, payer: Doc, amount: int, name: str
+    ) -> tuple[Doc, bool]:
+        """The bill of one member's share (made once: its request names split, round and member)."""
+        key = Reservation("split", f"{split['_id']}:{round_no}:{payer['_id']}", split["_id"])
+        return self.bills.create(
+            issuer=issuer,
+            payer=payer,
+            bill_name=name,
+            amount=amount,
+            description=None,
+            due_date=None,
+            reservation=key,
+            before_insert=lambda bill: self._announce_bill(payer, NoticeKind.BILL_NEW, bill, OPEN),
+            split={"split": split["_id"], "round": round_no},
+        )
+
+    def resume_billing(self, older_than_ms: int = 30_000, limit: int = 20) -> int:
+        """Finish splits whose "Bill everyone" request died half way (from the shares it authorised)."""
+        stuck = self.splits.stuck_billing(older_than_ms, limit)
+        for split in stuck:
+            self._finish_billing(split)
+        return len(stuck)
+
+    def run_dues(self, limit: int) -> dict[str, int]:
+        """Make every dues round that has come: its bills, its tally, then the series moves on
+        (one conditional update), so a restart or a second bot never bills a month twice."""
+        rounds = bills = 0
+        for split in self.splits.due_rounds(limit):
+            round_no = int(split["next_round"])
+            bills += self._bill_round(split, round_no)
+            self._tally(split, round_no)
+            rounds += self.splits.advance(split, round_no)
+        return {"rounds": rounds, "bills": bills}
+
+    def cancel_split(self, user: Doc, split_id: str) -> SplitView:
+        """The organiser cancels (dues: stops): every open share of the current round is
+        cancelled, its payer told; paid shares stay paid."""
+        split = self.splits.get_for(split_id, user["_id"])
+        self.splits.organised(split, user["_id"])
+        split = self.splits.cancel(split)
+        for bill in self.splits.bills(split["_id"], split["round"]):
+            if bill["status"] == OPEN:
+                with contextlib.suppress(BillNotPayable):  # paid or declined meanwhile: it stays so
+                    self.close_bill(user, bill["code"], as_role="issuer")
+        self._touch(split, split["round"])
+        return self.split_view(split, user)
+
+    def claim_request(self, user: Doc, split_id: str) -> BillPublic:
+        """Pay on a pay-me request: the tapper's one bill for it (made on the first tap)."""
+        split = self.splits.get(split_id)
+        if split["kind"] != SplitKind.REQUEST:
+            raise NotFound("split not found", ErrorCode.SPLIT_NOT_FOUND)
+        _not_self(user, split["organiser"])
+        bill = self.splits.bill_of(split, user["_id"])
+        if bill is not None and bill["status"] == PAID:
+            raise Conflict("you paid this request already", ErrorCode.ALREADY_PAID)
+        if bill is None:
+            if split["phase"] == Phase.CANCELLED:
+                raise Conflict("this request is closed", ErrorCode.SPLIT_CLOSED)
+            issuer = self.accounts.get(split["organiser"])
+            bill, _ = self._split_bill(split, 0, issuer, user, split["amount"], split["title"])
+            self.splits.remember_member(split, user)
+        return BillPublic.from_doc(bill)
+
+    def split_page(self, user: Doc, role: str, limit: int, cursor: str | None) -> SplitList:
+        """Splits a user organises or is billed in (role "all": an admin's, every split)."""
+        if role == "all":
+            rows, next_cursor = self.splits.page_all(limit=limit, cursor=cursor)
+        else:
+            rows, next_cursor = self.splits.page(role, user["_id"], limit=limit, cursor=cursor)
+        return SplitList(items=[self.split_view(s, user) for s in rows], next_cursor=next_cursor)
+
+    def _tally(self, split: Doc, round_no: int) -> None:
+        """Queue a round's tally message (in the split's group, or its inline message)."""
+        if split.get("chat_id") is None and split.get("inline_message_id") is None:
+            return
+        self.notices.tally(
+            tally_id(split["_id"], round_no),
+            split.get("chat_id"),
+            split["lang"],
+            split.get("inline_message_id"),
+        )
+
+    def _touch(self, split: Doc, round_no: int) -> None:
+        """Something a round's tally shows changed: edit it (coalesced; see notices.py)."""
+        self.notices.touch(tally_id(split["_id"], round_no))
+
+    def _draw_tally(self, notice: Doc) -> Doc | None:
+        """A tally as it is now (the courier draws it when it claims it); None: the split is gone."""
+        _, split_id, round_no = notice["_id"].split(":")
+        split = self.store.splits.find_one({"_id": split_id})
+        if split is None:
+            return None
+        bills = self.splits.bills(split_id, int(round_no))
+        summary = summarize(split, bills, self.splits.round_label, int(round_no))
+        return {**tally_data(split, summary), "current": int(round_no) == split["round"]}
 
     # ---- profiles and tiers -------------------------------------------------------------------
 
@@ -385,9 +678,15 @@ class Wallet:
     def housekeeping(self) -> None:
         """Periodic work: recover unfinished movements, drop expired tokens, codes and counters."""
         self.ledger.recover()
+        self.resume_billing()
         self.tokens.purge_expired()
         self.limiter.purge_expired()
         self.notices.purge_finished(self.settings.notice_keep_days * 86_400_000)
+
+
+def _billing(split: Doc) -> Doc:
+    """A split as the "Bill everyone" request that started its billing keyed it."""
+    return {**split, "fingerprint": split.get("bill_fingerprint")}
 
 
 def _present(*notices: Doc | None) -> tuple[Doc, ...]:

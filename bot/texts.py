@@ -241,6 +241,15 @@ EN: dict[str, str] = {
     "error_too_many_requests": "Too many attempts. Wait a few minutes and try again.",
     "error_internal_server_error": "Something failed on our side. Check /history before trying again: a payment never goes through twice.",
     "error_delivery_unavailable": "One-time codes cannot be delivered right now, so nothing was charged. Please try again in a few minutes.",
+    "error_wallet_not_linked": "That Telegram account has no Mata Duitan wallet linked yet.",
+    "error_split_not_found": "I could not find that split. It may have been cancelled, or it is not yours to see.",
+    "error_not_organiser": "Only the person who started this split can do that.",
+    "error_split_closed": "This split is not open for that any more (it was billed, closed or cancelled).",
+    "error_split_changed": "Someone joined while you were confirming, so the shares changed. Nothing was billed — please look at the shares again.",
+    "error_split_full": "This split is full: it takes at most 50 members.",
+    "error_nothing_to_bill": "Nobody has joined yet, so there is nobody to bill.",
+    "error_already_paid": "You have paid this already.",
+    "error_invalid_shares": "Those shares do not work: each must name a member, and together they must not pass the total.",
 }
 
 ID: dict[str, str] = {
@@ -460,6 +469,15 @@ ID: dict[str, str] = {
     "error_too_many_requests": "Terlalu banyak percobaan. Tunggu beberapa menit lalu coba lagi.",
     "error_internal_server_error": "Ada yang gagal di sisi kami. Periksa /history sebelum mencoba lagi: pembayaran tidak pernah terjadi dua kali.",
     "error_delivery_unavailable": "Kode sekali pakai tidak bisa dikirim saat ini, jadi tidak ada dana yang terpotong. Coba lagi beberapa menit lagi.",
+    "error_wallet_not_linked": "Akun Telegram itu belum terhubung ke dompet Mata Duitan.",
+    "error_split_not_found": "Patungan itu tidak ditemukan. Mungkin sudah dibatalkan, atau bukan milikmu.",
+    "error_not_organiser": "Hanya orang yang memulai patungan ini yang bisa melakukannya.",
+    "error_split_closed": "Patungan ini sudah tidak bisa untuk itu (sudah ditagih, ditutup, atau dibatalkan).",
+    "error_split_changed": "Ada yang bergabung saat kamu mengonfirmasi, jadi bagiannya berubah. Belum ada yang ditagih — silakan lihat bagiannya lagi.",
+    "error_split_full": "Patungan ini sudah penuh: paling banyak 50 anggota.",
+    "error_nothing_to_bill": "Belum ada yang bergabung, jadi belum ada yang bisa ditagih.",
+    "error_already_paid": "Kamu sudah membayar ini.",
+    "error_invalid_shares": "Bagian itu tidak bisa dipakai: setiap bagian harus untuk anggota, dan jumlahnya tidak boleh melebihi total.",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"en": EN, "id": ID}

@@ -1,4 +1,5 @@
-"""Routes only the bot may call (header `X-Bot-Secret`): chat sessions, the outbox of notices, reminders."""
+"""Routes only the bot may call (header `X-Bot-Secret`): chat sessions, the outbox of notices,
+reminders and dues rounds."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from backend.schemas import (
     BotLink,
     BotRegister,
     BotSession,
+    DuesRan,
+    DuesRun,
     NoticeAck,
     NoticeAcked,
     NoticeClaim,
@@ -104,7 +107,13 @@ async def claim_notices(form: NoticeClaim, request: Request, wallet: WalletDep) 
 def ack_notices(form: NoticeAck, wallet: WalletDep) -> dict[str, int]:
     """Record what became of claimed notices: sent, retry later, or dead (blocked / chat gone)."""
     recorded = sum(
-        wallet.notices.ack(item.id, item.claim, item.outcome, item.retry_after, item.error)
+        wallet.notices.ack(item.id, item.claim, item.outcome, item.retry_after, item.error, item.message_id)
         for item in form.items
     )
     return {"recorded": recorded}
+
+
+@router.post("/dues/run", response_model=DuesRan)
+def run_dues(form: DuesRun, wallet: WalletDep) -> dict[str, int]:
+    """Make the dues rounds that have come (bills and a new tally each; each month made once)."""
+    return wallet.run_dues(form.limit)
