@@ -383,6 +383,11 @@ class Splits:
 
     # ---- reading --------------------------------------------------------------------------------
 
+    def find(self, split_id: str) -> Doc | None:
+        """One split with its members, or None."""
+        split = self.store.splits.find_one({"_id": split_id})
+        return self._full(split) if split is not None else None
+
     def get(self, split_id: str) -> Doc:
         """One split, or NotFound."""
         split = self.store.splits.find_one({"_id": split_id.strip().upper()}) if split_id else None
@@ -482,14 +487,14 @@ def summarize(
                 _person(share["username"], share["name"], share["amount"], by_payer.get(share["username"]))
             )
     billed = [p for p in people if p["status"] != "own"]
-    settled_people = [p for p in people if p["status"] in ("own", PAID)]
-    paid_amount = sum(p["amount"] for p in settled_people)
+    # "3/5 paid · Rp200.000 of Rp300.000": the members billed, and the money in (the own share too)
+    paid_amount = sum(p["amount"] for p in people if p["status"] in ("own", PAID))
     summary: Doc = {
         "round": round_no,
         "period": label(split, round_no) if label and kind == SplitKind.DUES else None,
         "people": people,
-        "paid_count": len(settled_people),
-        "count": len(people),
+        "paid_count": sum(1 for p in billed if p["status"] == PAID),
+        "count": len(billed),
         "paid_amount": paid_amount,
         "total": sum(p["amount"] for p in people),
         "declined_count": sum(1 for p in billed if p["status"] == "declined"),

@@ -557,7 +557,7 @@ class Wallet:
     def _draw_tally(self, notice: Doc) -> Doc | None:
         """A tally as it is now (the courier draws it when it claims it); None: the split is gone."""
         _, split_id, round_no = notice["_id"].split(":")
-        split = self.store.splits.find_one({"_id": split_id})
+        split = self.splits.find(split_id)
         if split is None:
             return None
         bills = self.splits.bills(split_id, int(round_no))

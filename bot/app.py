@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import logging
+import re
 import warnings
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from telegram import Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     BaseHandler,
     CallbackQueryHandler,
+    ChosenInlineResultHandler,
     CommandHandler,
     ContextTypes,
     ConversationHandler,
+    InlineQueryHandler,
     MessageHandler,
     PersistenceInput,
     PicklePersistence,
@@ -22,12 +28,12 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import bills, commands, history, reminders
+from bot import bills, commands, groups, history, reminders
 from bot.client import BackendClient
 from bot.common import cancel, interrupt, lang_of, timed_out
 from bot.concurrency import PerChatUpdateProcessor
 from bot.config import BotSettings
-from bot.conversations import bill, login, pay, register, transfer
+from bot.conversations import bill, login, pay, register, split, tip, transfer
 from bot.courier import Courier
 from bot.keyboards import (
     BILL_CANCEL_PATTERN,
@@ -37,11 +43,12 @@ from bot.keyboards import (
     LANG_PATTERN,
 )
 from bot.ratelimit import PriorityGate, TelegramRateLimiter
+from bot.tally import SPLIT_CANCEL, SPLIT_JOIN
 from bot.texts import t
 
 logger = logging.getLogger(__name__)
 
-FLOWS = (register, login, transfer, bill, pay)
+FLOWS = (register, login, transfer, bill, pay, split, tip)
 FLOW_TIMEOUT = 15 * 60  # seconds: an abandoned flow ends by itself
 
 
@@ -67,9 +74,37 @@ def build_flows() -> ConversationHandler:
         )
 
 
+SPLIT_BUTTON_PATTERN = re.compile(rf"^(?:{re.escape(SPLIT_JOIN)}|{re.escape(SPLIT_CANCEL)})[0-9A-Z]{{10}}$")
+
+
+def _last(
+    callback: Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]],
+) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
+    """A handler after which no other handler sees the update (not the group guard, either)."""
+
+    async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await callback(update, context)
+        raise ApplicationHandlerStop
+
+    handle.__name__ = getattr(callback, "__name__", "handler")
+    return handle
+
+
 def register_handlers(application: Application) -> None:
     """All handlers, in order: the first that matches an update handles it."""
-    # before everything: in a group chat the wallet only points people to their private chat
+    # first: what the wallet does in groups and inline mode (groups.py), each the end of its update
+    in_groups = filters.ChatType.GROUPS
+    application.add_handlers(
+        [
+            CommandHandler(("split", "dues"), _last(groups.split_command), filters=in_groups),
+            CommandHandler("tip", _last(groups.tip_command), filters=in_groups),
+            CallbackQueryHandler(_last(groups.split_button), pattern=SPLIT_BUTTON_PATTERN),
+            InlineQueryHandler(_last(groups.inline_query)),
+            ChosenInlineResultHandler(_last(groups.inline_chosen)),
+        ],
+        group=-2,
+    )
+    # then: in a group chat anything else only points people to their private chat
     application.add_handler(TypeHandler(Update, commands.in_a_group), group=-1)
     application.add_handlers(
         [
@@ -119,6 +154,7 @@ async def on_startup(application: Application) -> None:
     except TelegramError as exc:
         logger.warning("could not set the command menu: %s", exc)
     reminders.schedule(application)
+    groups.schedule_dues(application)
     courier = Courier(application.bot, client)
     courier.start()
     application.bot_data["courier"] = courier

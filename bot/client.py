@@ -279,3 +279,49 @@ class BackendClient:
     async def cancel_bill(self, session: Session | None, code: str) -> JSON:
         """The issuer cancels an open bill."""
         return await self._user(session, "DELETE", _path("api", "bill", code))
+
+    # -- splits, dues and pay-me requests ----------------------------------------------------------
+    async def create_split(self, session: Session | None, key: str, **body: Any) -> JSON:
+        """Start a split, dues or a pay-me request (idempotent under `key`): its view."""
+        headers = {"Idempotency-Key": key}
+        return await self._user(session, "POST", "/api/splits", json=body, headers=headers, idempotent=True)
+
+    async def get_split(self, session: Session | None, split_id: str) -> JSON:
+        """One split as this user sees it (with `my_bill`); BackendError split_not_found."""
+        return await self._user(session, "GET", _path("api", "splits", split_id))
+
+    async def join_split(self, session: Session | None, split_id: str) -> JSON:
+        """Join a split that is gathering members."""
+        return await self._user(session, "POST", _path("api", "splits", split_id, "join"))
+
+    async def preview_shares(
+        self, session: Session | None, split_id: str, shares: dict[str, int] | None
+    ) -> JSON:
+        """What Bill everyone would bill: {people, billed_total, billed_count}."""
+        path = _path("api", "splits", split_id, "shares")
+        return await self._user(session, "POST", path, json={"shares": shares})
+
+    async def bill_split(
+        self, session: Session | None, split_id: str, key: str, otp: str, shares: dict[str, int] | None
+    ) -> JSON:
+        """Bill every share (idempotent under `key`): the split's view."""
+        return await self._user(
+            session,
+            "POST",
+            _path("api", "splits", split_id, "bill"),
+            json={"otp": otp, "shares": shares},
+            headers={"Idempotency-Key": key},
+            idempotent=True,
+        )
+
+    async def cancel_split(self, session: Session | None, split_id: str) -> JSON:
+        """The organiser cancels a split (or stops dues)."""
+        return await self._user(session, "POST", _path("api", "splits", split_id, "cancel"))
+
+    async def claim_request(self, session: Session | None, split_id: str) -> JSON:
+        """This user's one bill for a pay-me request (made on the first call)."""
+        return await self._user(session, "POST", _path("api", "splits", split_id, "claim"))
+
+    async def run_dues(self, limit: int) -> int:
+        """Have the backend make the dues rounds that have come; how many it made."""
+        return int((await self._bot("POST", "/api/bot/dues/run", {"limit": limit}))["rounds"])

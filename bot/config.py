@@ -28,6 +28,8 @@ class BotSettings(BaseSettings):
     reminder_interval: int = Field(default=86400, ge=10, le=30 * 86400)
     reminder_first: float = Field(default=10.0, ge=0)
     reminder_batch: int = Field(default=50, gt=0)
+    # how often the bot asks the backend to make the dues rounds that have come (groups.py)
+    dues_check_seconds: float = Field(default=300.0, ge=0.2)
     data_dir: Path = Path("./data")
     webhook_url: str = ""
     webhook_secret: str = ""

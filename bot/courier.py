@@ -32,6 +32,7 @@ from bot.client import BackendClient, BackendError, BackendUnavailable
 from bot.keyboards import bill_payer_keyboard
 from bot.money import format_amount
 from bot.ratelimit import NOTICE, REMINDER, REPLY, retry_after_of
+from bot.tally import render_tally
 from bot.texts import TEXTS, normalize_lang, t
 
 logger = logging.getLogger(__name__)
@@ -42,11 +43,14 @@ PATIENCE = 20.0  # seconds one notice keeps retrying in the limiter before it go
 POLL_WAIT = 25.0  # seconds one long poll waits for a due notice
 UNKNOWN_KIND_DELAY = 600.0  # a notice this bot cannot render waits for a newer bot
 WITH_PAY_BUTTONS = {"bill_new", "reminder"}
+TALLY = "tally"  # a split's message, sent once then edited (see bot/tally.py)
 
 
-def render(notice: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+def render(notice: dict[str, Any], bot_username: str = "") -> tuple[str, InlineKeyboardMarkup | None]:
     """The text (and buttons) of one notice in its recipient's language; KeyError if unknown."""
     lang, kind = normalize_lang(notice.get("lang")), str(notice["kind"])
+    if kind == TALLY:
+        return render_tally(lang, notice["data"], bot_username)
     key = "reminder" if kind == "reminder" else f"notice_{kind}"
     if key not in TEXTS["en"]:
         raise KeyError(kind)
@@ -59,6 +63,13 @@ def render(notice: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
         values["what"] = t(lang, f"notice_otp_{values['action']}", **values)
     markup = bill_payer_keyboard(lang, values["code"]) if kind in WITH_PAY_BUTTONS else None
     return t(lang, key, **values), markup
+
+
+def _chat_key(notice: dict[str, Any]) -> int:
+    """The chat a notice goes to (an inline message's stands for its chat, which is unknown)."""
+    if notice.get("chat_id") is not None:
+        return int(notice["chat_id"])
+    return -abs(hash(notice.get("inline_message_id"))) or -1
 
 
 class Courier:
@@ -135,7 +146,7 @@ class Courier:
 
     def _dispatch(self, notice: dict[str, Any]) -> None:
         """Send a notice, or hand it back if its chat already has enough on the way."""
-        chat = int(notice["chat_id"])
+        chat = _chat_key(notice)
         if self._per_chat[chat] >= PER_CHAT:
             self._acks.put_nowait(self._outcome(notice, "retry", retry_after=1.2 * self._per_chat[chat]))
             return
@@ -152,7 +163,7 @@ class Courier:
             self.outcomes[outcome["outcome"]] += 1
             self._acks.put_nowait(outcome)
         finally:
-            chat = int(notice["chat_id"])
+            chat = _chat_key(notice)
             self._per_chat[chat] -= 1
             if self._per_chat[chat] <= 0:
                 del self._per_chat[chat]
@@ -162,18 +173,20 @@ class Courier:
     async def _send(self, notice: dict[str, Any]) -> dict[str, Any]:
         """One notice to Telegram; the outcome to acknowledge."""
         try:
-            text, markup = render(notice)
+            text, markup = render(notice, self.bot.username if self.bot.bot else "")
         except (KeyError, ValueError, IndexError) as exc:
             logger.error("courier: notice %s cannot be rendered (%r)", notice["kind"], exc)
             return self._outcome(notice, "retry", retry_after=UNKNOWN_KIND_DELAY, error=f"render: {exc!r}")
         priority = {0: REPLY, 1: NOTICE}.get(int(notice["priority"]), REMINDER)
+        limits = {"priority": priority, "patience": PATIENCE}
+        message_id = None
         try:
-            await self.bot.send_message(
-                notice["chat_id"],
-                text,
-                reply_markup=markup,
-                rate_limit_args={"priority": priority, "patience": PATIENCE},
-            )
+            if notice["kind"] == TALLY:
+                message_id = await self._tally(notice, text, markup, limits)
+            else:
+                await self.bot.send_message(
+                    notice["chat_id"], text, reply_markup=markup, rate_limit_args=limits
+                )
         except Forbidden as exc:
             logger.info(
                 "courier: chat %s blocked the bot; notice %s is dead", notice["chat_id"], notice["id"]
@@ -186,14 +199,55 @@ class Courier:
             return self._outcome(notice, "retry", retry_after=retry_after_of(exc), error="429")
         except TelegramError as exc:  # 5xx, timeouts: the backend backs off
             return self._outcome(notice, "retry", error=type(exc).__name__)
-        return self._outcome(notice, "sent")
+        return self._outcome(notice, "sent", message_id=message_id)
+
+    async def _tally(
+        self, notice: dict[str, Any], text: str, markup: InlineKeyboardMarkup | None, limits: dict[str, Any]
+    ) -> int | None:
+        """A tally: its first send posts it (→ its message id), every later one edits it. An
+        inline message is only ever edited. A message deleted meanwhile is posted again."""
+        try:
+            if notice.get("inline_message_id"):
+                await self.bot.edit_message_text(
+                    text,
+                    inline_message_id=notice["inline_message_id"],
+                    reply_markup=markup,
+                    rate_limit_args=limits,
+                )
+                return None
+            if notice.get("message_id"):
+                await self.bot.edit_message_text(
+                    text,
+                    chat_id=notice["chat_id"],
+                    message_id=notice["message_id"],
+                    reply_markup=markup,
+                    rate_limit_args=limits,
+                )
+                return int(notice["message_id"])
+        except BadRequest as exc:
+            reason = str(exc).lower()
+            if "not modified" in reason:
+                return notice.get("message_id")
+            if "not found" not in reason or notice.get("inline_message_id"):
+                raise
+        sent = await self.bot.send_message(
+            notice["chat_id"], text, reply_markup=markup, rate_limit_args=limits
+        )
+        return sent.message_id
 
     @staticmethod
     def _outcome(
-        notice: dict[str, Any], outcome: str, *, retry_after: float | None = None, error: str | None = None
+        notice: dict[str, Any],
+        outcome: str,
+        *,
+        retry_after: float | None = None,
+        error: str | None = None,
+        message_id: int | None = None,
     ) -> dict[str, Any]:
-        """One acknowledgement for the backend."""
+        """One acknowledgement for the backend (a tally's names the message it is in)."""
         ack: dict[str, Any] = {"id": notice["id"], "claim": notice["claim"], "outcome": outcome}
+        if message_id is not None:
+            ack["message_id"] = message_id
         if retry_after is not None:
             ack["retry_after"] = round(retry_after, 3)
         if error is not None:

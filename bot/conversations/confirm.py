@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.client import BackendError
@@ -60,16 +60,21 @@ class MoneyFlow:
     ask_amount: Step | None = None  # asks the amount again and returns the amount state
 
 
-async def show_summary(update: Update, context: Context, spec: MoneyFlow, text: str) -> int:
-    """Show the summary with Confirm / Cancel; make this confirmation's token and key."""
+async def show_summary(
+    update: Update,
+    context: Context,
+    spec: MoneyFlow,
+    text: str,
+    more: Callable[[str], list[InlineKeyboardButton]] | None = None,
+) -> int:
+    """Show the summary with Confirm / Cancel (and a row of `more(token)` buttons below); make
+    this confirmation's token and key."""
     data = flow(context)
     data.update(token=new_token(), key=str(uuid.uuid4()), summary=text)
-    await say_text(
-        update,
-        context,
-        text,
-        reply_markup=confirm_keyboard(lang_of(update, context), data["token"]),
-    )
+    keyboard = confirm_keyboard(lang_of(update, context), data["token"])
+    if more is not None:
+        keyboard = InlineKeyboardMarkup([*keyboard.inline_keyboard, more(data["token"])])
+    await say_text(update, context, text, reply_markup=keyboard)
     return spec.confirm_state
 
 

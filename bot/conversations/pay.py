@@ -30,11 +30,13 @@ from bot.common import (
 from bot.conversations.confirm import MoneyFlow, confirmation_states, show_summary
 from bot.keyboards import BILL_PAY, BILL_PAY_PATTERN
 from bot.money import format_amount
+from bot.tally import PAY_SHARE
 from bot.texts import t
 
 CODE, CONFIRM, OTP = range(50, 53)
 TEXT = filters.TEXT & ~filters.COMMAND
 DEEP_LINK = filters.Regex(r"^/start pay_\S+$")
+SHARE_LINK = filters.Regex(rf"^/start {PAY_SHARE}[0-9A-Za-z]{{10}}$")  # a tally's Pay (my share)
 
 
 def _begin(context: Context) -> None:
@@ -59,6 +61,28 @@ async def from_deep_link(update: Update, context: Context) -> int:
     _begin(context)
     assert context.args
     return await show_bill(update, context, context.args[0].removeprefix("pay_"))
+
+
+@guarded
+async def from_share_link(update: Update, context: Context) -> int:
+    """/start sp_<id> (Pay on a split's tally or a pay-me request): the user's bill in it."""
+    _begin(context)
+    assert context.args
+    split_id = context.args[0].removeprefix(PAY_SHARE).upper()
+    session = require_session(context)
+    try:
+        split = await backend(context).get_split(session, split_id)
+    except BackendError as exc:
+        if exc.code != "split_not_found":
+            raise
+        split = None  # not a member: a pay-me request takes anyone who taps Pay
+    if split is None or split["kind"] == "request":
+        bill = await backend(context).claim_request(session, split_id)
+        return await show_bill(update, context, bill["code"])
+    if split["my_bill"] is None:
+        await say(update, context, "split_no_bill")
+        return end_flow(context)
+    return await show_bill(update, context, split["my_bill"])
 
 
 @guarded
@@ -171,6 +195,7 @@ SPEC = MoneyFlow(confirm_state=CONFIRM, otp_state=OTP, finish=finish)
 ENTRY_POINTS: list[BaseHandler] = [
     CommandHandler("pay", from_command),
     CommandHandler("start", from_deep_link, filters=DEEP_LINK),
+    CommandHandler("start", from_share_link, filters=SHARE_LINK),
     CallbackQueryHandler(from_button, pattern=BILL_PAY_PATTERN),
 ]
 _confirmation = confirmation_states(SPEC)
