@@ -17,7 +17,6 @@ from tests.bot.scenario import admin_call, deposit, is_summary, otp_and_prompt, 
 from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram, Sent, start_payload
 
 GROUP = -100_515_151
-TRANSCRIPT: dict[str, str] = {}  # the README's transcript is this test's (printed with -s)
 
 
 async def text_of(
@@ -136,7 +135,7 @@ async def test_a_five_member_split_paid_declined_and_cancelled(
     assert_nothing_secret(telegram, GROUP)
     minute = 60 * (telegram.limits.group[0][0] / 60 if telegram.limits else 1)  # scaled
     assert telegram.max_in_window(minute, GROUP, requests=True) <= 20
-    TRANSCRIPT["split"] = telegram.transcript(GROUP)
+    print(telegram.transcript(GROUP))  # the README's transcript ("Use the bot in a group"): pytest -s
 
 
 def open_bills(backend: Any, username: str) -> list[dict[str, Any]]:
@@ -173,7 +172,7 @@ async def test_a_tip_by_reply_and_a_reply_to_someone_without_a_wallet(
     await telegram.wait_for(group, "has no Mata Duitan wallet yet")
     assert profile(bot_backend, crowd["Rina"]["username"])["amount_credit"] == 490_000
     assert_nothing_secret(telegram, group)
-    TRANSCRIPT["tip"] = telegram.transcript(group)
+    print(telegram.transcript(group))
 
 
 async def test_an_inline_pay_me_request_paid_by_two(
@@ -225,11 +224,11 @@ async def test_monthly_dues_over_three_months_with_a_bot_restart(
     async def months() -> int:
         return len([s for s in telegram.sent(group) if s.body.startswith("🗓 Dues: Kas kelas ·")])
 
-    deadline = time.monotonic() + 30
-    while await months() < 1 and time.monotonic() < deadline:  # the second month's tally
+    deadline = time.monotonic() + 40
+    while await months() < 2 and time.monotonic() < deadline:  # month 1 has its tally, month 2 too
         await asyncio.sleep(0.2)
-    await crowd["runner"].restart()  # a restart between the months
-    while await months() < 2 and time.monotonic() < deadline + 15:
+    await crowd["runner"].restart()  # a restart between the second month and the third
+    while await months() < 3 and time.monotonic() < deadline + 20:
         await asyncio.sleep(0.2)
     stop = next(s for s in reversed(telegram.sent(group)) if s.body.startswith("🗓 Dues"))
     telegram.press(group, stop.data_of("Stop dues"), message_id=stop.message_id, sender=guru)
@@ -239,5 +238,5 @@ async def test_monthly_dues_over_three_months_with_a_bot_restart(
         bills = [b for b in response.json()["items"] if b["payer"] == crowd[name]["username"]]
         assert len(bills) == 3, (name, [(b["bill_name"], b["status"]) for b in bills])
         assert len({b["bill_name"] for b in bills}) == 3  # three different months
-    assert await months() == 2
+    assert await months() == 3
     assert_nothing_secret(telegram, group)
