@@ -118,6 +118,7 @@ def register_handlers(application: Application) -> None:
             CommandHandler("bills", bills.list_bills),
             CommandHandler("history", history.show_history),
             CommandHandler("cancel", commands.nothing_to_cancel),
+            CommandHandler(groups.GROUP_COMMANDS, commands.group_only),  # in a private chat
             CallbackQueryHandler(commands.lang_chosen, pattern=LANG_PATTERN),
             CallbackQueryHandler(history.turn_page, pattern=HISTORY_PATTERN),
             CallbackQueryHandler(bills.decline, pattern=BILL_DECLINE_PATTERN),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeAllGroupChats, Update
 from telegram.ext import Application, ApplicationHandlerStop
 
 from bot.client import BackendError, NotLoggedIn
@@ -44,11 +44,20 @@ MENU = (
 )
 
 
+GROUP_MENU = ("split", "dues", "tip", "help")  # what works in a group (bot/groups.py)
+
+
 async def set_menu(application: Application) -> None:
-    """setMyCommands: English by default, Indonesian for Indonesian-language clients."""
+    """setMyCommands: English by default, Indonesian for Indonesian-language clients; in groups,
+    the group commands."""
     for lang in LANGS:
+        code = None if lang == "en" else lang
         commands = [BotCommand(name, t(lang, f"cmd_{name}")) for name in MENU]
-        await application.bot.set_my_commands(commands, language_code=None if lang == "en" else lang)
+        await application.bot.set_my_commands(commands, language_code=code)
+        in_groups = [BotCommand(name, t(lang, f"cmd_group_{name}")) for name in GROUP_MENU]
+        await application.bot.set_my_commands(
+            in_groups, scope=BotCommandScopeAllGroupChats(), language_code=code
+        )
 
 
 @guarded
@@ -161,6 +170,11 @@ async def in_a_group(update: Update, context: Context) -> None:
     elif message is not None and message.text and message.text.startswith("/"):
         await say(update, context, "group_private_only", bot=context.bot.username)
     raise ApplicationHandlerStop
+
+
+async def group_only(update: Update, context: Context) -> None:
+    """/split, /dues or /tip in a private chat: they are for groups."""
+    await say(update, context, "group_only")
 
 
 async def unknown(update: Update, context: Context) -> None:

@@ -40,7 +40,7 @@ from bot.texts import error_text, normalize_lang, t
 
 logger = logging.getLogger(__name__)
 
-GROUP_COMMANDS = ("split", "dues", "tip")  # the commands the group guard lets through
+GROUP_COMMANDS = ("split", "dues", "tip")  # the commands that work in a group (in private: a hint)
 SPLIT_ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # the backend's bill and split codes
 TIP = "tip_"  # + token: the deep link that confirms a tip in private
 TIPS_KEPT = 20  # pending tips remembered per tipper (the oldest are forgotten)

@@ -63,14 +63,8 @@ def render_tally(
             )
         )
         for person in people[:MAX_LINES]:
-            lines.append(
-                t(
-                    lang,
-                    f"tally_{person['status']}",
-                    name=person["name"],
-                    amount=format_amount(person["amount"]),
-                )
-            )
+            line = {"name": person["name"], "amount": format_amount(person["amount"])}
+            lines.append(t(lang, f"tally_{person['status']}", **line))
         if len(people) > MAX_LINES:
             lines.append(f"… +{len(people) - MAX_LINES}")
     ending = {

@@ -30,6 +30,11 @@ EN: dict[str, str] = {
     "cmd_help": "What this bot can do",
     "cmd_limits": "How much your wallet can hold and receive",
     "cmd_cancel": "Stop what you are doing",
+    "cmd_group_split": "Split a bill: /split 300rb Dinner",
+    "cmd_group_dues": "Monthly dues: /dues 50rb Class fund",
+    "cmd_group_tip": "Reply to someone: /tip 10rb",
+    "cmd_group_help": "What this bot can do",
+    "group_only": "/split, /dues and /tip work in a group: add me to one and send them there. Send /help for what works here.",
     "help": (
         "Mata Duitan — your e-wallet on Telegram.\n\n"
         "/start — your account and balance\n"
@@ -341,6 +346,11 @@ ID: dict[str, str] = {
     "cmd_help": "Apa yang bisa dilakukan bot ini",
     "cmd_limits": "Berapa yang dapat ditampung dan diterima dompet Anda",
     "cmd_cancel": "Batalkan yang sedang berjalan",
+    "cmd_group_split": "Bagi tagihan: /split 300rb Makan malam",
+    "cmd_group_dues": "Iuran bulanan: /dues 50rb Kas kelas",
+    "cmd_group_tip": "Balas pesan seseorang: /tip 10rb",
+    "cmd_group_help": "Apa yang bisa dilakukan bot ini",
+    "group_only": "/split, /dues dan /tip dipakai di grup: tambahkan saya ke grup lalu kirim di sana. Kirim /help untuk yang bisa dipakai di sini.",
     "help": (
         "Mata Duitan — dompet digital Anda di Telegram.\n\n"
         "/start — akun dan saldo Anda\n"

@@ -85,15 +85,8 @@ async def _summary(update: Update, context: Context, custom: dict[str, int] | No
     lines = []
     for person in preview["people"]:
         key = "split_own_line" if person["status"] == "own" else "split_share_line"
-        lines.append(
-            t(
-                lang,
-                key,
-                name=person["name"],
-                username=person["username"],
-                amount=format_amount(person["amount"]),
-            )
-        )
+        line = {k: person[k] for k in ("name", "username")}
+        lines.append(t(lang, key, amount=format_amount(person["amount"]), **line))
     values: dict[str, Any] = {
         "title": data["title"],
         "amount": format_amount(data["amount"]),

@@ -25,6 +25,9 @@ async def test_startup_sets_the_command_menu_in_both_languages(telegram: FakeTel
         "cancel",
     } <= set(english)
     assert "Kirim uang" in [c["description"] for c in telegram.commands["id"]]
+    # in groups, the menu has what works there
+    assert [c["command"] for c in telegram.group_commands[""]] == ["split", "dues", "tip", "help"]
+    assert "Bagi tagihan" in telegram.group_commands["id"][0]["description"]
 
 
 async def test_help_lists_every_command(telegram: FakeTelegram, new_chat: Any) -> None:

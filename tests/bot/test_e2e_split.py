@@ -53,7 +53,17 @@ async def people(
 
 
 def assert_nothing_secret(telegram: FakeTelegram, chat: int) -> None:
-    """No OTP, no balance ever went to this group (every message and every edit of it)."""
+    """No OTP, no balance ever went to this group or any other (every message and every edit the
+    fake recorded), and no group got more than 20 messages a minute."""
+    groups = [chat_id for chat_id in list(telegram.chats) if chat_id < 0]
+    assert chat in groups
+    for group in groups:
+        _nothing_secret_in(telegram, group)
+        minute = 60 * (telegram.limits.group[0][0] / 60 if telegram.limits else 1)  # scaled
+        assert telegram.max_in_window(minute, group, requests=True) <= 20
+
+
+def _nothing_secret_in(telegram: FakeTelegram, chat: int) -> None:
     for sent in telegram.sent(chat):
         for text in [sent.body, *(str(e.get("text", "")) for e in sent.edits)]:
             assert not re.search(r"(?<![\d.])\d{6}(?![\d.])", text), text
@@ -133,8 +143,6 @@ async def test_a_five_member_split_paid_declined_and_cancelled(
     bills = [b for who in crowd.values() for b in open_bills(bot_backend, who["username"])]
     assert bills == []  # nothing left open: paid, declined or cancelled
     assert_nothing_secret(telegram, GROUP)
-    minute = 60 * (telegram.limits.group[0][0] / 60 if telegram.limits else 1)  # scaled
-    assert telegram.max_in_window(minute, GROUP, requests=True) <= 20
     print(telegram.transcript(GROUP))  # the README's transcript ("Use the bot in a group"): pytest -s
 
 
@@ -142,6 +150,41 @@ def open_bills(backend: Any, username: str) -> list[dict[str, Any]]:
     response = admin_call(backend, "GET", f"/api/bill/{username}")
     assert response.status_code == 200, response.text
     return list(response.json()["items"])
+
+
+async def test_custom_shares_typed_by_the_organiser(
+    telegram: FakeTelegram, bot_backend: Any, bot_factory: Any, new_chat: Any
+) -> None:
+    crowd = await people(telegram, bot_backend, bot_factory, new_chat, ["Oka", "Putu", "Rai"])
+    oka = crowd["Oka"]["chat"]
+    group = GROUP - 4
+    telegram.chat(group, "Villa Ubud")
+    telegram.send_text(group, "/split 300rb Villa", sender=oka)
+    tally = await telegram.wait_for(group, "Split: Villa")
+    for name in ("Putu", "Rai"):
+        telegram.press(group, tally.data_of("Join"), message_id=tally.message_id, sender=crowd[name]["chat"])
+    await text_of(telegram, group, tally.message_id, lambda body: "Putu Test" in body and "Rai Test" in body)
+    telegram.send_text(oka, f"/start {str_payload(tally.url_of('Bill everyone'))}")
+    summary = await telegram.wait_for(oka, is_summary)
+    assert "2 bills, Rp200.000 in all" in summary.body  # 100rb each, the organiser's own not billed
+    telegram.press(oka, summary.data_of("Custom shares"), message_id=summary.message_id)
+    await telegram.wait_for(oka, "Type the custom shares")
+    telegram.send_text(oka, "@nobody_here 10rb")  # not a member: said, and asked again
+    await telegram.wait_for(oka, "each must name a member")
+    telegram.send_text(oka, f"@{crowd['Putu']['username']} 120rb")
+    custom = await telegram.wait_for(oka, is_summary)
+    assert "2 bills, Rp210.000 in all" in custom.body and "Rp120.000" in custom.body
+    assert "Oka Test (you): Rp90.000" in custom.body
+    telegram.press(oka, custom.data_of("Confirm"), message_id=custom.message_id)
+    telegram.send_text(oka, await otp_and_prompt(telegram, oka))
+    await telegram.wait_for(oka, "2 bills sent")
+    owed = {
+        name: [b["amount"] for b in open_bills(bot_backend, crowd[name]["username"])]
+        for name in ("Putu", "Rai")
+    }
+    assert owed == {"Putu": [120_000], "Rai": [90_000]}
+    await text_of(telegram, group, tally.message_id, lambda body: "0/2 paid · Rp90.000 of Rp300.000" in body)
+    assert_nothing_secret(telegram, group)
 
 
 async def test_a_tip_by_reply_and_a_reply_to_someone_without_a_wallet(
@@ -200,6 +243,10 @@ async def test_an_inline_pay_me_request_paid_by_two(
     telegram.press_inline(lia, inline_id, posted.data_of("Close"))
     await text_of(telegram, group, posted.message_id, lambda body: "Closed by" in body)
     assert_nothing_secret(telegram, group)
+    outsider = new_chat("Oscar")  # no wallet: no request is offered, a button to register is
+    asked = telegram.inline_query(outsider, "50rb makan siang", chat_type="group")
+    assert await telegram.wait_inline_answer(asked) == []
+    assert telegram.inline_answers[asked]["button"]["start_parameter"] == "register"
 
 
 async def test_monthly_dues_over_three_months_with_a_bot_restart(

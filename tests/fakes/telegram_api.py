@@ -379,7 +379,8 @@ class FakeTelegram:
         self._faults: list[Fault] = []
         self._random = random.Random(seed)
         self.chats: dict[int, Chat] = {}
-        self.commands: dict[str, Any] = {}
+        self.commands: dict[str, Any] = {}  # the default menu, by language ("" for all)
+        self.group_commands: dict[str, Any] = {}  # the menu in groups (scope all_group_chats)
         self.answered: list[dict[str, Any]] = []
         self.refused_answers: list[dict[str, Any]] = []  # second answers to one callback query
         self.inline_queries: dict[str, dict[str, Any]] = {}  # query id → the InlineQuery pushed
@@ -1088,12 +1089,25 @@ class FakeTelegram:
         return _ok({"url": "", "has_custom_certificate": False, "pending_update_count": 0})
 
     def _api_setmycommands(self, token: str, params: dict[str, Any]) -> JSONResponse:
+        menus = self._menus(params)
+        if menus is None:
+            return _error(400, "Bad Request: BOT_COMMAND_SCOPE_INVALID")
         with self._cond:
-            self.commands[params.get("language_code") or ""] = params.get("commands")
+            menus[params.get("language_code") or ""] = params.get("commands")
         return _ok(True)
 
     def _api_getmycommands(self, token: str, params: dict[str, Any]) -> JSONResponse:
-        return _ok(self.commands.get(params.get("language_code") or "", []))
+        menus = self._menus(params)
+        if menus is None:
+            return _error(400, "Bad Request: BOT_COMMAND_SCOPE_INVALID")
+        return _ok(menus.get(params.get("language_code") or "", []))
+
+    def _menus(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        """The menus of a command scope: the default one or all group chats (others: None)."""
+        scope = params.get("scope") or {"type": "default"}
+        if isinstance(scope, str):
+            scope = json.loads(scope)
+        return {"default": self.commands, "all_group_chats": self.group_commands}.get(scope.get("type"))
 
     def _api_close(self, token: str, params: dict[str, Any]) -> JSONResponse:
         return _ok(True)
