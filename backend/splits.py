@@ -345,7 +345,8 @@ class Splits:
 
     def due_rounds(self, limit: int) -> list[Doc]:
         """Dues series whose next month has come."""
-        due = self.store.splits.find({"next_at": {"$lte": now_ms()}}).sort("next_at").limit(limit)
+        query = {"next_at": {"$lte": now_ms()}, "phase": str(Phase.BILLED)}
+        due = self.store.splits.find(query).sort("next_at").limit(limit)
         return [self._full(s) for s in due]
 
     def advance(self, split: Doc, round_no: int) -> bool:

@@ -496,9 +496,15 @@ class Wallet:
         rounds = bills = 0
         for split in self.splits.due_rounds(limit):
             round_no = int(split["next_round"])
-            bills += self._bill_round(split, round_no)
+            made = self._bill_round(split, round_no)
             self._tally(split, round_no)
-            rounds += self.splits.advance(split, round_no)
+            if self.splits.advance(split, round_no):
+                rounds, bills = rounds + 1, bills + made
+            elif self.splits.get(split["_id"])["phase"] == Phase.CANCELLED:
+                # stopped while this month was being made: its bills are cancelled as well
+                organiser = self.store.users.find_one({"_id": split["organiser"]})
+                if organiser is not None:
+                    self._cancel_open_shares(organiser, split["_id"], round_no)
         return {"rounds": rounds, "bills": bills}
 
     def cancel_split(self, user: Doc, split_id: str) -> SplitView:
@@ -507,12 +513,16 @@ class Wallet:
         split = self.splits.get_for(split_id, user["_id"])
         self.splits.organised(split, user["_id"])
         split = self.splits.cancel(split)
-        for bill in self.splits.bills(split["_id"], split["round"]):
+        self._cancel_open_shares(user, split["_id"], split["round"])
+        return self.split_view(split, user)
+
+    def _cancel_open_shares(self, organiser: Doc, split_id: str, round_no: int) -> None:
+        """Cancel every open bill of a round (each payer told); its tally shows it."""
+        for bill in self.splits.bills(split_id, round_no):
             if bill["status"] == OPEN:
                 with contextlib.suppress(BillNotPayable):  # paid or declined meanwhile: it stays so
-                    self.close_bill(user, bill["code"], as_role="issuer")
-        self._touch(split, split["round"])
-        return self.split_view(split, user)
+                    self.close_bill(organiser, bill["code"], as_role="issuer")
+        self.notices.touch(tally_id(split_id, round_no))
 
     def claim_request(self, user: Doc, split_id: str) -> BillPublic:
         """Pay on a pay-me request: the tapper's one bill for it (made on the first tap)."""

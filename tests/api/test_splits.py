@@ -252,3 +252,39 @@ def test_bad_split_input_is_a_clear_422(wallet_client: WalletClient, client: Tes
         assert response.status_code == 422, (body, response.text)
     assert organiser.post("/api/splits", {"title": "x", "amount": 1}).status_code == 422  # no key
     assert client.get("/api/splits").status_code == 401
+
+
+def test_a_billing_cut_short_is_finished_and_dues_rounds_are_made_once(
+    wallet_client: WalletClient, client: TestClient
+) -> None:
+    wallet = client.app.state.wallet  # type: ignore[attr-defined]
+    organiser, member = wallet_client.user(), wallet_client.user()
+    split = create(organiser, 20_000, kind="dues")
+    join(member, split["id"])
+    doc = wallet.splits.get(split["id"])
+    shares = shares_of(doc)
+    # a "Bill everyone" whose process died right after it started billing: no bill yet
+    wallet.splits.start_billing(doc, shares, "someone:key-1", "fp")
+    assert view(organiser, split["id"])["status"] == "billing"
+    assert wallet.resume_billing(older_than_ms=0) == 1
+    assert view(organiser, split["id"])["status"] == "open"
+    assert [b["amount"] for b in member.get(f"/api/bill/{member.username}").json()["items"]] == [20_000]
+    assert wallet.resume_billing(older_than_ms=0) == 0  # nothing is billing any more
+
+    # the next month: made by one of two callers, once; the series moves on to the month after
+    wallet.store.splits.update_one({"_id": split["id"]}, {"$set": {"next_at": 0}})
+    first, second = wallet.run_dues(10), wallet.run_dues(10)
+    assert first == {"rounds": 1, "bills": 1} and second == {"rounds": 0, "bills": 0}
+    bills = member.get(f"/api/bill/{member.username}").json()["items"]
+    assert len(bills) == 2 and len({b["bill_name"] for b in bills}) == 2
+    state = view(organiser, split["id"])
+    assert state["round"] == 1 and state["period"] and state["next_round_at"]
+    # stopped: the open month is cancelled, no later month comes
+    assert organiser.post(f"/api/splits/{split['id']}/cancel").json()["status"] == "cancelled"
+    wallet.store.splits.update_one({"_id": split["id"]}, {"$set": {"next_at": 0}})
+    assert wallet.run_dues(10) == {"rounds": 0, "bills": 0}
+    assert wallet.store.bills.count_documents({"split": split["id"]}) == 2
+    # the first month stays open (cancelling cancels the current month's open shares)
+    assert [b["bill_name"] for b in member.get(f"/api/bill/{member.username}").json()["items"]] == [
+        bills[1]["bill_name"]
+    ]
