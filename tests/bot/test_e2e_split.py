@@ -183,7 +183,14 @@ async def test_custom_shares_typed_by_the_organiser(
         for name in ("Putu", "Rai")
     }
     assert owed == {"Putu": [120_000], "Rai": [90_000]}
-    await text_of(telegram, group, tally.message_id, lambda body: "0/2 paid · Rp90.000 of Rp300.000" in body)
+    tally = await text_of(
+        telegram, group, tally.message_id, lambda body: "0/2 paid · Rp90.000 of Rp300.000" in body
+    )
+    for name in ("Putu", "Rai"):
+        await pay_share(telegram, crowd[name]["chat"], str_payload(tally.url_of("Pay my share")))
+    settled = await text_of(telegram, group, tally.message_id, lambda body: "Settled" in body)
+    assert "2/2 paid · Rp300.000 of Rp300.000" in settled.body and settled.buttons == []
+    assert profile(bot_backend, crowd["Oka"]["username"])["amount_credit"] == 710_000
     assert_nothing_secret(telegram, group)
 
 
