@@ -16,9 +16,9 @@ def tally(kind: str = "split", status: str = "open", people: int = 3, **extra: A
     """Tally data as the backend draws it (splits.tally_data)."""
     rows = [{"username": "budi", "name": "Budi", "amount": 100_000, "status": "own", "bill_code": None}]
     for i in range(people):
-        status = "paid" if i == 0 else "open"
+        state = "paid" if i == 0 else "open"
         rows.append(
-            {"username": f"m{i}", "name": f"M {i}", "amount": 100_000, "status": status, "bill_code": None}
+            {"username": f"m{i}", "name": f"M {i}", "amount": 100_000, "status": state, "bill_code": None}
         )
     return {
         "split": "ABCDEFGHJK",
