@@ -325,7 +325,7 @@ class Wallet:
             lang=user.get("lang", "id"),
             chat_id=form.chat_id,
             inline_message_id=form.inline_message_id,
-            split_id=form.id,
+            split_id=form.id.upper() if form.id else None,
             request=reserved.id,
             fingerprint=reserved.fingerprint,
         )

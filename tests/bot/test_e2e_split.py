@@ -216,6 +216,14 @@ async def test_a_tip_by_reply_and_a_reply_to_someone_without_a_wallet(
     telegram.send_text(rina, f"/start {str_payload(ask.url_of('Confirm in private'))}")
     await telegram.wait_for(rina, "expired or was sent already")  # the link works once
 
+    telegram.send_text(group, "/tip 10rb", sender=rina)  # not a reply: how to tip
+    await telegram.wait_for(group, "reply to one of their messages")
+    telegram.send_text(group, "/split banyak Makan", sender=rina)
+    await telegram.wait_for(group, "could not read that amount")
+    telegram.send_text(group, "/split 300rb", sender=rina)
+    await telegram.wait_for(group, "say what it is for")
+    telegram.send_text(group, "/split 300rb Makan\u202emalam", sender=rina)  # a bidi control: refused
+    await telegram.wait_for(group, "say what it is for")
     outsider = new_chat("Wati")
     said = telegram.send_text(group, "halo", sender=outsider)
     telegram.send_text(group, "/tip 5rb", sender=rina, reply_to=said)
