@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # POST /api/processing refuses (503 delivery_unavailable) when no bot has polled for this long
     courier_stale_seconds: int = Field(default=90, ge=5)
     notice_keep_days: int = Field(default=7, ge=1)  # ended notices are kept this long, then purged
+    # the least time between two edits of one group tally (a group takes 20 messages a minute);
+    # tests against a fake whose minute is scaled down scale it down too
+    tally_gap_seconds: float = Field(default=5.0, ge=0.5, le=300)
     # a bill's due date: today or later in this time zone, at most this many days ahead
     bill_timezone: str = "Asia/Jakarta"
     due_date_max_days: int = Field(default=365, ge=1, le=3660)

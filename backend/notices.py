@@ -23,7 +23,7 @@ while the change may still be landing, and dropped if it never does.
 
 A tally (a split's live message in its group, or an inline request's message) is one notice per
 round that is sent, then *touched* by every change (a join, a payment, a decline, a cancel): a
-touch puts it back in the queue, no sooner than TALLY_GAP_MS after its last send, and it is drawn
+touch puts it back in the queue, no sooner than TALLY_GAP_SECONDS after its last send, and it is drawn
 from the split's bills when claimed. However many payments land, the group sees one edit per
 gap (its limit is 20 messages a minute), always the latest state. A touch while it is being sent
 marks it `again`, and its acknowledgement queues it once more. Its first send records the message
@@ -95,7 +95,6 @@ PRIORITY = {NoticeKind.OTP: Priority.OTP, NoticeKind.REMINDER: Priority.REMINDER
 SETTLE_MS = 10_000  # how long a notice may wait for the bill change it reports to land
 RECHECK_MS = 200  # and how often it looks again meanwhile
 BACKOFF_FIRST_MS, BACKOFF_CAP_MS = 1_000, 5 * 60_000
-TALLY_GAP_MS = 5_000  # the least time between two edits of one tally (a group takes 20/min)
 LIVE = {NoticeKind.TALLY}  # drawn afresh when claimed, sent again when touched
 COURIER_DOC = "courier:last_poll"  # in `counters`: when a bot last asked for notices
 
@@ -141,6 +140,7 @@ class Notices:
         # draws a tally from its split when claimed (set by the wallet); None: the split is gone
         self.draw: Callable[[Doc], Doc | None] = lambda doc: None
         self._last_poll_written = 0
+        self._tally_gap_ms = int(settings.tally_gap_seconds * 1000)
 
     # ---- writing ----------------------------------------------------------------------------
 
@@ -242,7 +242,7 @@ class Notices:
         doc = self.store.notices.find_one({"_id": notice_id}, {"state": 1, "sent_at": 1, "priority": 1})
         if doc is None or doc["state"] != State.SENT:
             return  # queued (it will draw the change), being sent (marked again) or dead
-        due = max(now_ms(), int(doc.get("sent_at", 0)) + TALLY_GAP_MS)
+        due = max(now_ms(), int(doc.get("sent_at", 0)) + self._tally_gap_ms)
         self.store.notices.update_one(
             {"_id": notice_id, "state": str(State.SENT)},
             {"$set": {"state": str(State.QUEUED), "due_key": due_key(doc["priority"], due)}},
@@ -460,7 +460,7 @@ class Notices:
             fields["message_id"] = message_id
         again = {
             **fields,
-            "due_key": due_key(doc["priority"], now + TALLY_GAP_MS),
+            "due_key": due_key(doc["priority"], now + self._tally_gap_ms),
             "state": str(State.QUEUED),
         }
         requeued = self.store.notices.update_one(

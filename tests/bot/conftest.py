@@ -158,6 +158,7 @@ def start_backend(telegram: FakeTelegram, data_dir: Path, **env: str) -> Any:
         data_dir,
         OTP_DELIVERY="telegram",
         BOT_API_SECRET=BOT_SECRET,
+        TALLY_GAP_SECONDS=str(5.0 * time_scale(telegram)),  # the fake's group minute is scaled
         **env,
     )
     try:
