@@ -1,4 +1,5 @@
-"""The wallet's use cases, each one call for a route: OTPs, transfers, bills, admin money.
+"""The wallet's use cases, each one call for a route: OTPs, transfers, bills, splits and dues,
+admin money.
 
 This is the composition root of the domain: it owns one instance of every service for the
 process and wires OTP checks, idempotency, the ledger and the outbox of notices together.
