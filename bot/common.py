@@ -125,12 +125,17 @@ async def say_text(update: Update, context: Context, text: str, reply_markup: An
 
 
 async def answer(update: Update, context: Context, key: str | None = None) -> None:
-    """Answer the button press (a toast with text `key`, if given). Telegram refuses a second
-    answer to one press, which it sends again when it redelivers an update: that is fine."""
+    """Answer the button press (a toast with text `key`, if given)."""
+    await answer_with(update, t(lang_of(update, context), key) if key else None)
+
+
+async def answer_with(update: Update, text: str | None = None, url: str | None = None) -> None:
+    """Answer the button press with this toast, or with a t.me `url` to open. Telegram refuses a
+    second answer to one press, which it sends again when it redelivers an update: that is fine."""
     query = update.callback_query
     assert query is not None
     try:
-        await query.answer(t(lang_of(update, context), key) if key else None)
+        await query.answer(text, url=url)
     except BadRequest as exc:
         logger.info("callback query %s not answered: %s", query.id, exc)
 

@@ -28,12 +28,11 @@ from telegram import (
     Update,
     User,
 )
-from telegram.error import BadRequest
 from telegram.ext import Application, ContextTypes
 
 from bot import validate
 from bot.client import BackendError, BackendUnavailable, Session
-from bot.common import Context, backend, new_token
+from bot.common import Context, answer_with, backend, new_token
 from bot.money import AmountError, format_amount, parse_amount
 from bot.tally import PAY_SHARE, SPLIT_CANCEL, SPLIT_JOIN, deep_link
 from bot.texts import error_text, normalize_lang, t
@@ -119,16 +118,6 @@ async def split_command(update: Update, context: Context) -> None:
 # ---- the tally's buttons ----------------------------------------------------------------------
 
 
-async def _toast(update: Update, context: Context, text: str | None = None, url: str | None = None) -> None:
-    """Answer a button press (a second answer to a redelivered press is refused: fine)."""
-    query = update.callback_query
-    assert query is not None
-    try:
-        await query.answer(text, url=url)
-    except BadRequest as exc:
-        logger.info("callback query %s not answered: %s", query.id, exc)
-
-
 async def split_button(update: Update, context: Context) -> None:
     """Join, or Cancel / Stop / Close, pressed on a tally (in a group or an inline message)."""
     query, user = update.callback_query, update.effective_user
@@ -136,7 +125,7 @@ async def split_button(update: Update, context: Context) -> None:
     lang = lang_for(context, user)
     session = session_for(context, user)
     if session is None:  # no wallet yet: the private chat, to register
-        await _toast(update, context, url=_register_link(context))
+        await answer_with(update, url=_register_link(context))
         return
     joining = query.data.startswith(SPLIT_JOIN)
     split_id = query.data.removeprefix(SPLIT_JOIN if joining else SPLIT_CANCEL)
@@ -146,12 +135,12 @@ async def split_button(update: Update, context: Context) -> None:
         else:
             await backend(context).cancel_split(session, split_id)
     except BackendError as exc:
-        await _toast(update, context, t(lang, "split_refused_toast", reason=error_text(lang, exc.code)))
+        await answer_with(update, t(lang, "split_refused_toast", reason=error_text(lang, exc.code)))
         return
     except BackendUnavailable:
-        await _toast(update, context, t(lang, "backend_down"))
+        await answer_with(update, t(lang, "backend_down"))
         return
-    await _toast(update, context, t(lang, "split_joined" if joining else "split_cancelled_toast"))
+    await answer_with(update, t(lang, "split_joined" if joining else "split_cancelled_toast"))
 
 
 # ---- /tip -------------------------------------------------------------------------------------
