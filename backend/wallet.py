@@ -418,16 +418,19 @@ class Wallet:
         self.splits.organised(split, user["_id"])
         reserved = reservation(user["_id"], key, "bill_split", {"split": split["_id"], "shares": form.shares})
 
+        authorised: list[Share] = []  # the shares the accepted code was for
+
         def authorize() -> Grant:
             if split["phase"] != Phase.GATHERING:
                 raise Conflict(f"this split is {split['phase']} already", ErrorCode.SPLIT_CLOSED)
             self._unchanged_since_code(user, split)
-            binding, _, _ = self._split_binding(split, form.shares)
-            return self.otps.verify(user["_id"], OtpAction.BILL_SPLIT, binding, form.otp, reserved.id)
+            binding, shares, _ = self._split_binding(split, form.shares)
+            grant = self.otps.verify(user["_id"], OtpAction.BILL_SPLIT, binding, form.otp, reserved.id)
+            authorised.extend(shares)
+            return grant
 
         def perform(_grant: Grant | None) -> tuple[Doc, bool]:
-            shares = self._split_binding(split, form.shares)[1]
-            started, fresh = self.splits.start_billing(split, shares, reserved.id, reserved.fingerprint)
+            started, fresh = self.splits.start_billing(split, authorised, reserved.id, reserved.fingerprint)
             return _billing(started), fresh
 
         def find(request: str) -> Doc | None:
