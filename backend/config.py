@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     otp_max_attempts: int = 5
     otp_requests_per_window: int = 5
     otp_request_window_seconds: int = 600
+    # statements, exports and charts are rendered on request: at most this many per user and window
+    documents_per_window: int = Field(default=30, ge=1)
+    documents_window_seconds: int = Field(default=600, ge=1)
     bot_api_secret: str = ""
     admin_username: str = "admin"
     admin_password: str = ""

@@ -80,6 +80,11 @@ class Store:
         return self.db["split_members"]
 
     @property
+    def statements(self) -> Collection[Doc]:
+        """Closing balances and totals of users' past months (see statements.py)."""
+        return self.db["statements"]
+
+    @property
     def audit(self) -> Collection[Doc]:
         """Who did what and when, for admin and security events."""
         return self.db["audit"]
@@ -139,6 +144,9 @@ def create_indexes(store: Store) -> None:
     store.ledger.create_index("open_since", sparse=True)
     store.ledger.create_index("src_key", sparse=True)
     store.ledger.create_index("dst_key", sparse=True)
+    for key in ("src_at", "dst_at", "src_kind", "dst_kind", "src_with", "dst_with"):
+        store.ledger.create_index(key, sparse=True)  # statements and history filters
+    store.ledger.create_index("done_at", sparse=True)  # admin exports of a period
     store.ledger.create_index([("seq", DESCENDING)])
     store.ledger.create_index("reversal_of", unique=True, sparse=True)
     store.ledger.create_index("request", unique=True, sparse=True)  # owner:Idempotency-Key

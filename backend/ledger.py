@@ -542,12 +542,9 @@ class Ledger:
     def _done(self, record: Doc) -> Doc:
         """→ done (from pending, or committed for older records), conditionally; the record is
         finished with it: listing keys set, the answer of the call that debited kept."""
-        now = now_ms()
+        now = self.clock()  # the instant the movement is booked: statements count it then
         fields: Doc = {"state": DONE, "updated_at": now, "done_at": now, "finalized": True}
-        # one scalar key per party: listings are range queries on one indexed field
-        for side in ("src", "dst"):
-            if record[side] is not None:
-                fields[f"{side}_key"] = f"{record[side]}:{record['seq']}"
+        fields |= listing_keys({**record, "done_at": now})
         if "src_balance" in record:  # what a replay of the client's request answers
             fields["answer"] = {**record.get("answer", {}), "balance": record["src_balance"]}
         updated = self.store.ledger.find_one_and_update(
@@ -789,6 +786,29 @@ class Ledger:
         if record["kind"] == WITHDRAWAL:
             return record["amount"] if debited and record["state"] != DONE else 0
         return record["amount"] if debited and not credited else 0
+
+
+def listing_keys(record: Doc) -> Doc:
+    """The scalar keys a finished record is listed by, one set per party (every listing is a range
+    query on ONE indexed field, flat however large the ledger grows; see backend/statements.py):
+
+        src_key / dst_key     "user:seq"                   history, in the order movements began
+        src_at / dst_at       "user:booked:id"             by period (booked = done_at, 13 digits)
+        src_kind / dst_kind   "user:kind:booked:id"        by kind (and period)
+        src_with / dst_with   "user:counterparty:booked:id"   by counterparty (and period)
+    """
+    keys: Doc = {}
+    booked = f"{record['done_at']:013d}:{record['_id']}"
+    for side, other in (("src", "dst"), ("dst", "src")):
+        user = record[side]
+        if user is None:
+            continue
+        keys[f"{side}_key"] = f"{user}:{record['seq']}"
+        keys[f"{side}_at"] = f"{user}:{booked}"
+        keys[f"{side}_kind"] = f"{user}:{record['kind']}:{booked}"
+        if record[other] is not None:
+            keys[f"{side}_with"] = f"{user}:{record[other]}:{booked}"
+    return keys
 
 
 def _created_ms(movement_id: str) -> int:

@@ -192,6 +192,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = open_store(settings)
         wallet = Wallet(store, settings)
         wallet.ledger.apply_caps()
+        wallet.statements.migrate()
         wallet.tokens.migrate_revocations()
         wallet.accounts.ensure_admin()
         wallet.ledger.recover()

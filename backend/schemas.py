@@ -42,6 +42,8 @@ RESERVED_USERNAMES = {
     "api",
     "bot",
     "system",
+    "statement",
+    "insights",
 }  # "code" would shadow /api/bill/code/...
 MAX_AMOUNT = 10**12  # far above any limit; bounds what an integer field can carry
 # Cc control (\n, \t...), Cf format (U+202E, U+2066...), Zl/Zp line and paragraph separators
@@ -280,6 +282,7 @@ class Movement(BaseModel):
     reference: str | None
     state: State
     created_at: Instant
+    booked_at: Instant = Field(None, description="When it was booked (finished); None until then")
 
     @classmethod
     def from_record(cls, record: Doc, viewer: str | None = None) -> Movement:
@@ -301,6 +304,7 @@ class Movement(BaseModel):
             reference=record.get("reference"),
             state=record["state"],
             created_at=record["created_at"],
+            booked_at=record.get("done_at") if record["state"] == "done" else None,
         )
 
 
@@ -529,6 +533,58 @@ class Reconciliation(BaseModel):
     in_flight: int
     negative_balances: int
     unfinished: int
+
+
+class ReconciliationAsOf(BaseModel):
+    """The reconciliation at the end of a past day, from the ledger alone: every account's balance
+    then (Σ of its movements booked before it) against Σ deposits − Σ withdrawals."""
+
+    ok: bool
+    as_of: Instant
+    total_balances: int
+    total_deposits: int
+    total_withdrawals: int
+    accounts: int
+    negative_balances: int
+    volume: dict[str, int] = Field(description="Amounts booked by kind (transfers, bills, reversals)")
+
+
+class StatementSummary(BaseModel):
+    """One month of an account: opening balance + money in − money out = closing balance."""
+
+    username: str
+    month: str = Field(examples=["2026-11"])
+    opening: int
+    money_in: int
+    money_out: int
+    closing: int
+    count: int = Field(description="Movements booked in the month")
+
+
+class MonthFlow(BaseModel):
+    """Money in and out of one month."""
+
+    month: str
+    money_in: int
+    money_out: int
+
+
+class Spent(BaseModel):
+    """Money that went out this month to one counterparty (or, with none, of one kind)."""
+
+    counterparty: str | None
+    kind: Kind | None
+    amount: int
+
+
+class Insights(BaseModel):
+    """The last six months in and out, and where this month's money went, biggest first."""
+
+    month: str
+    months: list[MonthFlow]
+    by: str
+    spent: list[Spent]
+    balance: int = Field(description="This month's closing so far (booked movements)")
 
 
 class AuditEvent(BaseModel):

@@ -16,7 +16,15 @@ from backend.accounts import Accounts
 from backend.bills import BILL_FIELDS, CANCELLED, OPEN, PAID, Bills, check_due_date, normalize_code
 from backend.config import Settings
 from backend.db import Doc, Store, local_date, now_ms
-from backend.errors import BillNotPayable, Conflict, ErrorCode, InvalidRequest, NotFound, OtpRejected
+from backend.errors import (
+    BillNotPayable,
+    Conflict,
+    ErrorCode,
+    InvalidRequest,
+    NotFound,
+    OtpRejected,
+    TooManyRequests,
+)
 from backend.idempotency import Idempotency, Reservation, reservation
 from backend.identity import check_nik, mask_nik
 from backend.ledger import (
@@ -67,6 +75,7 @@ from backend.splits import (
     tally_data,
     tally_id,
 )
+from backend.statements import Statements
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +96,14 @@ class Wallet:
         self.idempotency = Idempotency(give_back=self.otps.give_back)
         self.splits = Splits(store, settings.limits_timezone, settings.dues_month_seconds)
         self.notices.draw = self._draw_tally
+        self.statements = Statements(store, self.ledger, settings)
+
+    def count_document(self, user: Doc) -> None:
+        """Count one rendered document (statement, export, chart) against the user's quota."""
+        window = self.settings.documents_window_seconds
+        if self.limiter.hit("documents:" + user["_id"], window) > self.settings.documents_per_window:
+            retry = self.limiter.retry_after(window)
+            raise TooManyRequests(f"too many documents asked for; try again in {retry} s")
 
     # ---- OTP ------------------------------------------------------------------------------
 

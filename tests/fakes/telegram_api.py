@@ -13,14 +13,25 @@ OTP DMs and notices, which go to the same `{url}/bot{token}/sendMessage`).
     print(server.transcript(chat_id))                  # the chat as its user saw it
 
 Implements what PTB 22 calls: getMe, getUpdates (long polling, offset semantics), setWebhook,
-deleteWebhook, getWebhookInfo, setMyCommands, sendMessage, sendPhoto (multipart), editMessageText,
-editMessageReplyMarkup, deleteMessage, answerCallbackQuery, answerInlineQuery, close/logOut. Any
-other method is logged, recorded in `unknown_methods`, and answered `ok: true`.
+deleteWebhook, getWebhookInfo, setMyCommands, sendMessage, sendPhoto and sendDocument (multipart
+upload, or a file_id this fake issued), editMessageText, editMessageReplyMarkup, deleteMessage,
+answerCallbackQuery, answerInlineQuery, close/logOut. Any other method is logged, recorded in
+`unknown_methods`, and answered `ok: true`.
 
 Like the real server it refuses (400) a second answer to one callback or inline query ("query is
 too old ... or query ID is invalid"), an edit that changes nothing ("message is not modified"), an
 inline keyboard button Telegram would not take (BUTTON_DATA_INVALID, BUTTON_URL_INVALID...) and
-inline query results it would not take (RESULT_ID_DUPLICATE...).
+inline query results it would not take (RESULT_ID_DUPLICATE...). A photo or document is refused as
+Telegram does: a caption over 1024 characters ("message caption is too long"; with parse_mode HTML
+the tags do not count), an empty file ("file must be non-empty"), a photo over 10 MB or a document
+over 50 MB ("file is too big"), a photo that is no PNG or JPEG (IMAGE_PROCESS_FAILED) or whose
+width + height > 10000 or sides differ more than 20 times (PHOTO_INVALID_DIMENSIONS), a string that
+is not a file_id this fake gave this bot (no URL is fetched: "wrong file identifier/HTTP URL
+specified"), a photo's file_id sent as a document or the other way ("type of file mismatch").
+
+    sent = await server.wait_for(chat_id, lambda s: s.method == "sendDocument")
+    sent.document, sent.filename, sent.caption, sent.file_id   # bytes, "statement-2026-11.pdf"...
+    server.files[sent.file_id]                                  # StoredFile: kind, data, mime_type...
 
 Groups and inline mode (the bot has /setinline and /setinlinefeedback on, so getMe says so):
 
@@ -81,6 +92,7 @@ import contextvars
 import copy
 import email.parser
 import email.policy
+import html
 import itertools
 import json
 import logging
@@ -88,6 +100,7 @@ import math
 import random
 import re
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterable
@@ -160,6 +173,15 @@ RESULT_TYPES = {
     "voice",
 }
 Windows = tuple[tuple[float, int], ...]  # ((seconds, at most this many requests), ...)
+CAPTION_MAX = 1024  # characters (after entity parsing)
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+DOCUMENT_MAX_BYTES = 50 * 1024 * 1024
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+JPEG_SIGNATURE = b"\xff\xd8\xff"
+# JPEG start-of-frame markers (they carry the size): C0-CF but DHT (C4), JPG (C8), DAC (CC)
+JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+MIME_TYPES = {".pdf": "application/pdf", ".csv": "text/csv"}  # else application/octet-stream
+WRONG_FILE = "Bad Request: wrong file identifier/HTTP URL specified"
 
 # the time the request being handled was admitted (Sent.at of what it delivers)
 _request_time: contextvars.ContextVar[float | None] = contextvars.ContextVar("request_time", default=None)
@@ -289,6 +311,40 @@ class Fault:
         self.cancel()
 
 
+class Upload(bytes):
+    """A file part of a multipart request: its bytes (it is `bytes`), and `filename`, the name
+    its Content-Disposition gave it."""
+
+    filename: str
+
+    def __new__(cls, data: bytes, filename: str) -> Upload:
+        upload = super().__new__(cls, data)
+        upload.filename = filename
+        return upload
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file the bot uploaded (sendPhoto, sendDocument), by the file_id the fake gave it: sending
+    that id again (with the same bot token, the same method) sends this file."""
+
+    file_id: str
+    file_unique_id: str
+    kind: str  # "photo" or "document"
+    data: bytes = field(repr=False)
+    filename: str | None
+    token: str = field(repr=False)
+    width: int | None = None  # a photo's
+    height: int | None = None
+
+    @property
+    def mime_type(self) -> str:
+        """Guessed from the filename, as Telegram does: application/pdf, text/csv, else
+        application/octet-stream."""
+        name = (self.filename or "").lower()
+        return next((m for ext, m in MIME_TYPES.items() if name.endswith(ext)), "application/octet-stream")
+
+
 @dataclass
 class Sent:
     """A message the bot (or the backend, with the same token) sent to a chat; or, with method
@@ -302,6 +358,9 @@ class Sent:
     caption: str | None = None
     reply_markup: dict[str, Any] | None = None
     photo: bytes | None = None
+    document: bytes | None = None
+    filename: str | None = None  # of the uploaded photo or document
+    file_id: str | None = None  # of the photo or document (server.files[file_id])
     params: dict[str, Any] = field(default_factory=dict)
     edits: list[dict[str, Any]] = field(default_factory=list)
     at: float = 0.0  # time.monotonic() when it was delivered
@@ -389,6 +448,8 @@ class FakeTelegram:
         self.inline_messages: dict[str, Sent] = {}  # inline_message_id → the message posted
         self.inline_edits: list[float] = []  # when each inline edit (answered ok) arrived
         self.inline_edit_log: list[InlineEdit] = []  # the same edits, with their inline_message_id
+        self.files: dict[str, StoredFile] = {}  # file_id → what was uploaded (photos, documents)
+        self._file_numbers = itertools.count(1)
         self._inline_tokens: dict[str, str] = {}  # inline query id → the bot token it went to
         self._ids_random = random.Random(seed)  # inline_message_ids (apart from the fault draws)
         self.unknown_methods: list[str] = []
@@ -1143,16 +1204,23 @@ class FakeTelegram:
         return self._record_send("sendMessage", params, text=str(params.get("text", "")))
 
     def _api_sendphoto(self, token: str, params: dict[str, Any]) -> JSONResponse:
-        photo = params.get("photo")
-        return self._record_send(
-            "sendPhoto",
-            params,
-            caption=params.get("caption"),
-            photo=photo if isinstance(photo, bytes) else None,
-        )
+        return self._record_send("sendPhoto", params, upload="photo", token=token)
 
-    def _record_send(self, method: str, params: dict[str, Any], **fields: Any) -> JSONResponse:
-        """Deliver a message to a chat (unless the chat is dead or its keyboard is refused)."""
+    def _api_senddocument(self, token: str, params: dict[str, Any]) -> JSONResponse:
+        return self._record_send("sendDocument", params, upload="document", token=token)
+
+    def _record_send(
+        self,
+        method: str,
+        params: dict[str, Any],
+        *,
+        upload: str | None = None,
+        token: str = "",
+        **fields: Any,
+    ) -> JSONResponse:
+        """Deliver a message to a chat (unless the chat is dead or its keyboard is refused). With
+        `upload` ("photo", "document") it carries that file, params[upload]: uploaded bytes or a
+        file_id, checked as Telegram checks them (see _file), and a caption."""
         chat = self.chat(int(params["chat_id"]))
         dead = self._dead(chat.chat_id)
         if dead is not None:
@@ -1160,7 +1228,18 @@ class FakeTelegram:
         problem = _markup_problem(params.get("reply_markup"))
         if problem is not None:
             return _error(400, problem)
+        if upload is not None:
+            caption = params.get("caption")
+            fields["caption"] = None if caption is None else str(caption)
+            if _caption_length(fields["caption"] or "", params.get("parse_mode")) > CAPTION_MAX:
+                return _error(400, "Bad Request: message caption is too long")
         with self._cond:
+            if upload is not None:
+                stored = self._file(token, upload, params.get(upload))
+                if isinstance(stored, JSONResponse):
+                    return stored
+                self.files[stored.file_id] = stored
+                fields.update({upload: stored.data, "filename": stored.filename, "file_id": stored.file_id})
             message_id = next(chat.message_ids)
             markup = params.get("reply_markup")
             sent = Sent(
@@ -1178,6 +1257,47 @@ class FakeTelegram:
             chat.log.append(("Bot", _describe(sent)))
         return _ok(message)
 
+    def _file(self, token: str, kind: str, value: Any) -> StoredFile | JSONResponse:
+        """The file a sendPhoto / sendDocument carries (`kind`: "photo" or "document"), else
+        Telegram's refusal. Bytes are an upload: not empty, at most 10 MB (a photo) or 50 MB, and
+        a photo a PNG or JPEG of sane dimensions; it gets a new file_id. A string must be a
+        file_id this fake gave this bot, for a file of that kind (URLs are not fetched)."""
+        if value is None or (isinstance(value, str) and not value):
+            return _error(400, f"Bad Request: there is no {kind} in the request")
+        if not isinstance(value, bytes):
+            stored = self.files.get(str(value))
+            if stored is None or stored.token != token:
+                return _error(400, WRONG_FILE)
+            if stored.kind != kind:
+                return _error(400, "Bad Request: type of file mismatch")
+            return stored
+        data = bytes(value)
+        if not data:
+            return _error(400, "Bad Request: file must be non-empty")
+        if len(data) > (PHOTO_MAX_BYTES if kind == "photo" else DOCUMENT_MAX_BYTES):
+            return _error(400, "Bad Request: file is too big")
+        size: tuple[int, int] | None = None
+        if kind == "photo":
+            size = _png_size(data) if data.startswith(PNG_SIGNATURE) else None
+            if size is None and data.startswith(JPEG_SIGNATURE):
+                size = _jpeg_size(data)
+            if size is None:
+                return _error(400, "Bad Request: IMAGE_PROCESS_FAILED")
+            width, height = size
+            if width + height > 10000 or max(width, height) > 20 * min(width, height):
+                return _error(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        number = next(self._file_numbers)
+        return StoredFile(
+            file_id=f"{'AgAC' if kind == 'photo' else 'BQAC'}AgIAAxkBfake{number:06d}",
+            file_unique_id=f"AQADfake{number:06d}",
+            kind=kind,
+            data=data,
+            filename=getattr(value, "filename", None) or None,
+            token=token,
+            width=size[0] if size else None,
+            height=size[1] if size else None,
+        )
+
     def _message_json(self, chat: Chat, sent: Sent) -> dict[str, Any]:
         """The Message of something sent: from the bot, or from a user "via" the bot."""
         message: dict[str, Any] = {
@@ -1191,17 +1311,25 @@ class FakeTelegram:
             message["via_bot"] = self._bot_json()
         if sent.text is not None:
             message["text"] = sent.text
-        if sent.method == "sendPhoto":
+        stored = self.files.get(sent.file_id) if sent.file_id is not None else None
+        if stored is not None and sent.method == "sendPhoto":
             message["photo"] = [
                 {
-                    "file_id": f"photo{sent.message_id}",
-                    "file_unique_id": f"u{sent.message_id}",
-                    "width": 300,
-                    "height": 300,
+                    "file_id": stored.file_id,
+                    "file_unique_id": stored.file_unique_id,
+                    "width": stored.width,
+                    "height": stored.height,
+                    "file_size": len(stored.data),
                 }
             ]
-            if sent.caption:
-                message["caption"] = sent.caption
+        if stored is not None and sent.method == "sendDocument":
+            document: dict[str, Any] = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id}
+            if stored.filename:
+                document["file_name"] = stored.filename
+            document.update({"mime_type": stored.mime_type, "file_size": len(stored.data)})
+            message["document"] = document
+        if sent.method in ("sendPhoto", "sendDocument") and sent.caption:
+            message["caption"] = sent.caption
         if isinstance(sent.reply_markup, dict) and "inline_keyboard" in sent.reply_markup:
             message["reply_markup"] = sent.reply_markup
         return message
@@ -1438,9 +1566,57 @@ def _article_problem(result: dict[str, Any]) -> str | None:
     return None
 
 
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG's IHDR chunk, the first after the signature (None: it is not
+    there, or a side is 0: not an image Telegram can process)."""
+    if len(data) < 24 or data[8:16] != b"\x00\x00\x00\x0dIHDR":
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    return (width, height) if width and height else None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's start-of-frame segment (None: no well-formed one)."""
+    at = 2
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            at += 2
+            continue
+        if marker == 0xD9:  # end of image before any frame
+            return None
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        if marker in JPEG_SOF:
+            if length < 7 or at + 9 > len(data):
+                return None
+            height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+            return (width, height) if width and height else None
+        if length < 2:
+            return None
+        at += 2 + length
+    return None
+
+
+def _caption_length(caption: str, parse_mode: Any) -> int:
+    """A caption's length as Telegram limits it, in characters after entity parsing: with
+    parse_mode HTML without its tags, entities unescaped (Markdown is counted as it is)."""
+    if isinstance(parse_mode, str) and parse_mode.lower() == "html":
+        return len(html.unescape(re.sub(r"<[^>]*>", "", caption)))
+    return len(caption)
+
+
 def _describe(sent: Sent) -> str:
-    """One sent message for a transcript: its text, then its buttons."""
-    text = f"(photo) {sent.body}" if sent.method == "sendPhoto" else sent.body
+    """One sent message for a transcript: its text, then its buttons. A photo is "(photo)
+    caption", a document "(document statement.pdf) caption"."""
+    prefix = {"sendPhoto": "(photo)", "sendDocument": "(document)"}.get(sent.method)
+    if sent.method == "sendDocument" and sent.filename:
+        prefix = f"(document {sent.filename})"
+    text = sent.body if prefix is None else prefix + (f" {sent.body}" if sent.body else "")
     markup = sent.reply_markup or {}
     labels = [label for label, _ in sent.buttons]
     labels += [b["text"] for row in markup.get("keyboard") or [] for b in row]
@@ -1545,12 +1721,14 @@ async def _read_params(request: Request) -> dict[str, Any]:
 
 
 def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
-    """Parse multipart/form-data with the standard library (python-multipart is not installed)."""
+    """Parse multipart/form-data with the standard library (python-multipart is not installed).
+    A file part (one with a filename) is an Upload: its exact bytes, and its `filename`."""
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
     out: dict[str, Any] = {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         payload = part.get_payload(decode=True) or b""
-        out[str(name)] = payload if part.get_filename() else payload.decode()
+        filename = part.get_filename()
+        out[str(name)] = Upload(payload, filename) if filename is not None else payload.decode()
     return out

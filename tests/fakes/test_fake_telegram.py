@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import struct
 import time
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,9 +24,20 @@ from telegram import (
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InputTextMessageContent,
+    Message,
 )
+from telegram.error import BadRequest
 
-from tests.fakes.telegram_api import BOT_USERNAME, QUERY_INVALID, FakeTelegram, Limits, start_payload
+from tests.fakes.telegram_api import (
+    BOT_USERNAME,
+    DOCUMENT_MAX_BYTES,
+    PHOTO_MAX_BYTES,
+    QUERY_INVALID,
+    WRONG_FILE,
+    FakeTelegram,
+    Limits,
+    start_payload,
+)
 
 GROUP = -100_123
 _clients: dict[int, httpx.Client] = {}  # id(server) → a client kept open (a new one costs ~30 ms)
@@ -85,6 +98,42 @@ def article(result_id: str, text: str = "Bill BL-1: Rp5.000", **fields: Any) -> 
         "input_message_content": {"message_text": text},
         **fields,
     }
+
+
+def upload(
+    server: FakeTelegram, method: str, field: str, data: bytes, filename: str = "file", **form: Any
+) -> httpx.Response:
+    """sendPhoto / sendDocument as PTB sends them: multipart, the file in the part `field`."""
+    return _clients[id(server)].post(
+        f"/bot{server.token}/{method}",
+        data={k: str(v) for k, v in form.items()},
+        files={field: (filename, data, "application/octet-stream")},
+    )
+
+
+def png(width: int = 2, height: int = 2) -> bytes:
+    """A real PNG (greyscale, all black) of this size."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x00" * width for _ in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def jpeg(width: int = 4, height: int = 3) -> bytes:
+    """The frame of a JPEG (SOI, APP0, baseline SOF0 of this size, EOI): what gives its size."""
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    sof0 = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, height, width, 1) + b"\x01\x11\x00"
+    return b"\xff\xd8" + app0 + sof0 + b"\xff\xd9"
+
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\n\xe2\xe3\xcf\xd3\r\n\x00\xff trailer\n%%EOF\n"
 
 
 def codes(responses: list[httpx.Response]) -> list[int]:
@@ -297,11 +346,7 @@ def test_faults_are_reproducible_and_bounded_in_time(make_server: Any) -> None:
 # -- dead chats -----------------------------------------------------------------------------------
 def every_kind_of_request(server: FakeTelegram, chat_id: int, message_id: int) -> list[int]:
     """sendMessage, sendPhoto (multipart), editMessageText, editMessageReplyMarkup, deleteMessage."""
-    photo = _clients[id(server)].post(
-        f"/bot{server.token}/sendPhoto",
-        data={"chat_id": str(chat_id), "caption": "qr"},
-        files={"photo": ("qr.png", b"\x89PNG fake", "image/png")},
-    )
+    photo = upload(server, "sendPhoto", "photo", png(), "qr.png", chat_id=chat_id, caption="qr")
     return [
         send(server, chat_id).status_code,
         photo.status_code,
@@ -789,6 +834,204 @@ def test_start_payload_reads_a_deep_link() -> None:
     assert start_payload(f"https://t.me/{BOT_USERNAME}?start=") == ""
     assert start_payload(f"https://t.me/{BOT_USERNAME}") is None
     assert start_payload(f"https://t.me/{BOT_USERNAME}?startgroup=x") is None
+
+
+# -- photos and documents -------------------------------------------------------------------------
+def test_an_uploaded_photo_keeps_its_bytes_and_size(make_server: Any) -> None:
+    server = make_server(limits=None)
+    image = png(30, 20)
+    response = upload(server, "sendPhoto", "photo", image, "qr.png", chat_id=50, caption="Scan me")
+    assert response.status_code == 200
+    message = response.json()["result"]
+    (size,) = message["photo"]
+    assert (size["width"], size["height"], size["file_size"]) == (30, 20, len(image))
+    assert message["caption"] == "Scan me"
+    (sent,) = server.sent(50)
+    assert (sent.method, sent.photo, sent.filename, sent.caption) == ("sendPhoto", image, "qr.png", "Scan me")
+    assert sent.file_id == size["file_id"] and sent.document is None
+    assert server.files[size["file_id"]].kind == "photo"
+    assert upload(server, "sendPhoto", "photo", jpeg(640, 480), "p.jpg", chat_id=50).status_code == 200
+    assert server.sent(50)[1].params["photo"] == f"<{len(jpeg(640, 480))} bytes>"
+    assert server.transcript(50) == "Bot: (photo) Scan me\nBot: (photo)"
+
+
+def test_an_uploaded_document_is_recorded_and_described(make_server: Any) -> None:
+    server = make_server(limits=None)
+    caption = "<b>Statement</b> November 2026 &amp; fees"
+    response = upload(
+        server, "sendDocument", "document", PDF, "statement-2026-11.pdf", chat_id=51, caption=caption
+    )
+    assert response.status_code == 200
+    document = response.json()["result"]["document"]
+    assert document == {
+        "file_id": document["file_id"],
+        "file_unique_id": document["file_unique_id"],
+        "file_name": "statement-2026-11.pdf",
+        "mime_type": "application/pdf",
+        "file_size": len(PDF),
+    }
+    csv = upload(server, "sendDocument", "document", b"date,amount\n", "ledger.csv", chat_id=51)
+    blob = upload(server, "sendDocument", "document", b"\x00\x01", "backup.bin", chat_id=51)
+    assert csv.json()["result"]["document"]["mime_type"] == "text/csv"
+    assert blob.json()["result"]["document"]["mime_type"] == "application/octet-stream"
+    assert "caption" not in csv.json()["result"]
+    first = server.sent(51)[0]
+    assert (first.method, first.document, first.filename, first.caption) == (
+        "sendDocument",
+        PDF,
+        "statement-2026-11.pdf",
+        caption,
+    )
+    assert first.photo is None and first.file_id == document["file_id"]
+    assert server.transcript(51).splitlines() == [
+        f"Bot: (document statement-2026-11.pdf) {caption}",
+        "Bot: (document ledger.csv)",
+        "Bot: (document backup.bin)",
+    ]
+    assert len({s.file_id for s in server.sent(51)}) == 3
+
+
+def test_photos_and_documents_count_against_the_limits(make_server: Any) -> None:
+    server = make_server()
+    responses = [upload(server, "sendDocument", "document", PDF, "s.pdf", chat_id=52) for _ in range(3)]
+    responses += [upload(server, "sendPhoto", "photo", png(), "q.png", chat_id=52) for _ in range(2)]
+    assert codes(responses) == [200, 200, 200, 200, 429]
+    assert [(r.scope, r.method) for r in server.limit_refusals] == [("chat", "sendPhoto")]
+    assert [c.method for c in server.counted_requests] == ["sendDocument"] * 3 + ["sendPhoto"]
+
+
+CAPTION_TOO_LONG = "Bad Request: message caption is too long"
+BAD_UPLOADS = [
+    ("sendDocument", PDF, {"caption": "x" * 1025}, CAPTION_TOO_LONG),
+    ("sendPhoto", png(), {"caption": "é" * 1025}, CAPTION_TOO_LONG),
+    ("sendPhoto", png(), {"caption": "<b>" + "x" * 1025 + "</b>", "parse_mode": "HTML"}, CAPTION_TOO_LONG),
+    ("sendDocument", b"", {}, "Bad Request: file must be non-empty"),
+    ("sendPhoto", b"", {}, "Bad Request: file must be non-empty"),
+    ("sendPhoto", PDF, {}, "Bad Request: IMAGE_PROCESS_FAILED"),
+    ("sendPhoto", b"GIF89a\x01\x00\x01\x00", {}, "Bad Request: IMAGE_PROCESS_FAILED"),
+    ("sendPhoto", b"\x89PNG fake", {}, "Bad Request: IMAGE_PROCESS_FAILED"),
+    ("sendPhoto", png()[:20], {}, "Bad Request: IMAGE_PROCESS_FAILED"),  # IHDR cut short
+    ("sendPhoto", png(0, 5), {}, "Bad Request: IMAGE_PROCESS_FAILED"),
+    ("sendPhoto", b"\xff\xd8\xff\xe0 no frame", {}, "Bad Request: IMAGE_PROCESS_FAILED"),
+    ("sendPhoto", png(5001, 5000), {}, "Bad Request: PHOTO_INVALID_DIMENSIONS"),
+    ("sendPhoto", png(21, 1), {}, "Bad Request: PHOTO_INVALID_DIMENSIONS"),
+    ("sendPhoto", png(1, 2100), {}, "Bad Request: PHOTO_INVALID_DIMENSIONS"),
+    ("sendPhoto", jpeg(9000, 1001), {}, "Bad Request: PHOTO_INVALID_DIMENSIONS"),
+    ("sendPhoto", png() + b"\x00" * PHOTO_MAX_BYTES, {}, "Bad Request: file is too big"),
+]
+
+
+@pytest.mark.parametrize(("method", "data", "form", "description"), BAD_UPLOADS)
+def test_uploads_telegram_would_refuse_are_refused(
+    make_server: Any, method: str, data: bytes, form: dict[str, Any], description: str
+) -> None:
+    server = make_server()
+    field = "photo" if method == "sendPhoto" else "document"
+    response = upload(server, method, field, data, "f.png", chat_id=53, **form)
+    assert response.status_code == 400
+    assert response.json() == {"ok": False, "error_code": 400, "description": description}
+    assert server.sent(53) == [] and server.files == {}
+    assert server.refusals_for(53, 400) == 1 and server.counted_requests == []
+
+
+def test_the_limits_on_uploads_are_telegrams(make_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (PHOTO_MAX_BYTES, DOCUMENT_MAX_BYTES) == (10 * 1024 * 1024, 50 * 1024 * 1024)
+    server = make_server(limits=None)
+    fine = [
+        upload(server, "sendDocument", "document", PDF, "s.pdf", chat_id=54, caption="x" * 1024),
+        upload(server, "sendPhoto", "photo", png(), "q.png", chat_id=54, caption="é" * 1024),
+        upload(server, "sendPhoto", "photo", png(5000, 5000), "q.png", chat_id=54),
+        upload(server, "sendPhoto", "photo", png(20, 1), "q.png", chat_id=54),
+        upload(server, "sendPhoto", "photo", png() + b"\x00" * (PHOTO_MAX_BYTES - len(png())), chat_id=54),
+        upload(
+            server,
+            "sendPhoto",
+            "photo",
+            png(),
+            chat_id=54,
+            caption="<i>" + "y" * 1024 + "</i>",
+            parse_mode="HTML",
+        ),
+    ]
+    assert codes(fine) == [200] * 6
+    monkeypatch.setattr("tests.fakes.telegram_api.DOCUMENT_MAX_BYTES", 100)  # not 50 MB over HTTP
+    assert upload(server, "sendDocument", "document", b"x" * 100, chat_id=54).status_code == 200
+    too_big = upload(server, "sendDocument", "document", b"x" * 101, chat_id=54)
+    assert too_big.json()["description"] == "Bad Request: file is too big"
+    assert len(server.sent(54)) == 7
+
+
+def test_a_file_is_sent_again_by_its_file_id_and_only_by_one_the_fake_gave(make_server: Any) -> None:
+    server = make_server(limits=None)
+    first = upload(server, "sendDocument", "document", PDF, "statement-2026-11.pdf", chat_id=55)
+    document = first.json()["result"]["document"]
+    again = call(server, "sendDocument", chat_id=56, document=document["file_id"], caption="Again")
+    assert again.status_code == 200
+    assert again.json()["result"]["document"] == document
+    sent = server.sent(56)[0]
+    assert (sent.document, sent.filename, sent.caption, sent.file_id) == (
+        PDF,
+        "statement-2026-11.pdf",
+        "Again",
+        document["file_id"],
+    )
+    photo_id = upload(server, "sendPhoto", "photo", png(), chat_id=55).json()["result"]["photo"][0]["file_id"]
+    assert call(server, "sendPhoto", chat_id=56, photo=photo_id).status_code == 200
+    assert server.sent(56)[1].photo == png()
+    refused = [
+        call(server, "sendDocument", chat_id=56, document="BQACAgIAAxkBnope"),
+        call(server, "sendDocument", chat_id=56, document="https://example.com/statement.pdf"),
+        call(server, "sendPhoto", chat_id=56, photo="https://example.com/qr.png"),
+        call(server, "sendDocument", token="999:OTHER", chat_id=56, document=document["file_id"]),
+        call(server, "sendPhoto", chat_id=56, photo=document["file_id"]),
+        call(server, "sendDocument", chat_id=56, document=photo_id),
+        call(server, "sendDocument", chat_id=56, caption="nothing"),
+    ]
+    assert [r.json()["description"] for r in refused] == [WRONG_FILE] * 4 + [
+        "Bad Request: type of file mismatch",
+        "Bad Request: type of file mismatch",
+        "Bad Request: there is no document in the request",
+    ]
+    assert len(server.sent(56)) == 2 and len(server.files) == 2
+
+
+# -- PTB's own Bot against the fake ---------------------------------------------------------------
+async def test_ptb_sends_a_document_and_sends_it_again_by_id(make_server: Any) -> None:
+    """bot.send_document as the wallet sends a statement: multipart, PTB parses the answer."""
+    server = make_server()
+    async with Bot(server.token, base_url=f"{server.url}/bot") as bot:
+        message = await bot.send_document(
+            57, PDF, filename="statement-2026-11.pdf", caption="Your statement for November 2026"
+        )
+        assert isinstance(message, Message) and message.document is not None
+        assert message.document.file_name == "statement-2026-11.pdf"
+        assert message.document.mime_type == "application/pdf"
+        assert message.document.file_size == len(PDF)
+        assert message.caption == "Your statement for November 2026"
+        (sent,) = server.sent(57)
+        assert (sent.method, sent.document, sent.filename, sent.caption) == (
+            "sendDocument",
+            PDF,
+            "statement-2026-11.pdf",
+            "Your statement for November 2026",
+        )
+        assert sent.file_id == message.document.file_id
+        assert server.transcript(57) == (
+            "Bot: (document statement-2026-11.pdf) Your statement for November 2026"
+        )
+        again = await bot.send_document(58, message.document.file_id)
+        assert again.document is not None and again.document.file_unique_id == message.document.file_unique_id
+        assert server.sent(58)[0].document == PDF
+        photo = await bot.send_photo(57, png(8, 8), caption="QR")
+        assert photo.photo[-1].width == 8 and server.sent(57)[1].photo == png(8, 8)
+        with pytest.raises(BadRequest, match="(?i)message caption is too long"):
+            await bot.send_document(57, PDF, filename="s.pdf", caption="x" * 1025)
+        with pytest.raises(BadRequest, match="(?i)IMAGE_PROCESS_FAILED"):
+            await bot.send_photo(57, PDF)
+        with pytest.raises(BadRequest, match="(?i)wrong file identifier"):
+            await bot.send_document(57, "BQACAgIAAxkBnope")
+    assert [c.method for c in server.counted_requests] == ["sendDocument", "sendDocument", "sendPhoto"]
+    assert server.refusals_for(57, 400) == 3 and server.limit_refusals == []
 
 
 # -- PTB's own Bot against the fake ---------------------------------------------------------------
