@@ -237,9 +237,10 @@ class Statements:
 
     # ---- months -------------------------------------------------------------------------
 
-    def rows(self, username: str, month: Month) -> Iterator[Row]:
-        """The month's movements with their running balance, oldest first, streamed."""
-        balance = self.opening(username, month)
+    def rows(self, username: str, month: Month, opening: int | None = None) -> Iterator[Row]:
+        """The month's movements with their running balance, oldest first, streamed (from
+        `opening`, the month's opening balance, when the caller has it already)."""
+        balance = self.opening(username, month) if opening is None else opening
         for row in self.booked(username, *month.bounds(self.timezone)):
             balance += row.amount
             yield replace(row, balance=balance)
@@ -308,6 +309,18 @@ class Statements:
     def current_month(self) -> Month:
         """The month it is now (by the ledger's clock)."""
         return Month.of(self.ledger.clock(), self.timezone)
+
+    def month(self, text: str | None) -> Month:
+        """A month people ask for: "this" (or nothing), "last", or "YYYY-MM" up to this one."""
+        now = self.current_month()
+        if text in (None, "", "this"):
+            return now
+        if text == "last":
+            return now.previous()
+        month = Month.parse(text)
+        if month > now:
+            raise InvalidRequest(f"{month} has not begun yet", ErrorCode.INVALID_REQUEST)
+        return month
 
     # ---- insights -----------------------------------------------------------------------
 

@@ -1,13 +1,19 @@
-"""Admin REST: money in and out, users, freezing, the ledger, reversals, reconciliation."""
+"""Admin REST: money in and out, users, freezing, the ledger (and its CSV export), reversals,
+reconciliation (now, or as of a past day)."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
 
 from backend.api.deps import AdminUser, IdempotencyKey, WalletDep, current_admin
 from backend.api.responses import SIGNED_IN
+from backend.documents import balances_csv, ledger_csv
+from backend.errors import ErrorCode, InvalidRequest
 from backend.ledger import DEPOSIT, WITHDRAWAL, Kind, State
 from backend.schemas import (
     AdminMoney,
@@ -16,6 +22,7 @@ from backend.schemas import (
     Movement,
     Page,
     Reconciliation,
+    ReconciliationAsOf,
     ReverseForm,
     UnverifyForm,
     UserPrivate,
@@ -28,6 +35,20 @@ router = APIRouter(
 )
 
 Limit = Annotated[int, Query(ge=1, le=200)]
+Day = Annotated[date, Query(description="A calendar day in Asia/Jakarta (LIMITS_TIMEZONE), YYYY-MM-DD")]
+CSV = "text/csv; charset=utf-8"
+
+
+def _day_start(day: date, timezone: str) -> int:
+    """Epoch ms of 00:00 on `day` in `timezone`."""
+    return int(datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(timezone)).timestamp() * 1000)
+
+
+def _days(start: date, end: date, timezone: str) -> tuple[int, int]:
+    """[start 00:00, the day after end 00:00) in epoch ms; InvalidRequest if end is before start."""
+    if end < start:
+        raise InvalidRequest("end is before start", ErrorCode.INVALID_REQUEST)
+    return _day_start(start, timezone), _day_start(end + timedelta(days=1), timezone)
 
 
 @router.post("/users/{username}/deposit", status_code=201, response_model=Movement)
@@ -125,6 +146,56 @@ def reverse(
 def reconcile(wallet: WalletDep) -> dict[str, Any]:
     """Σ balances + money in flight = Σ deposits − Σ withdrawals, and the unfinished count."""
     return wallet.ledger.reconcile()
+
+
+@router.get(
+    "/ledger/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "One CSV line per booked movement"}},
+)
+def export_ledger(
+    wallet: WalletDep,
+    start: Day,
+    end: Day,
+    kind: Kind | None = None,
+    username: Annotated[str | None, Query(max_length=32)] = None,
+) -> StreamingResponse:
+    """Every movement booked from `start` to `end` (whole days, both included), oldest first, as
+    CSV, optionally of one kind and/or one party; streamed line by line, never built in memory."""
+    zone = wallet.settings.limits_timezone
+    low, high = _days(start, end, zone)
+    party = wallet.accounts.get(username)["_id"] if username else None
+    records = wallet.statements.export(low, high, kind=kind, username=party)
+    name = f"mata-duitan-ledger-{start}-{end}.csv"
+    return StreamingResponse(
+        ledger_csv(records, zone),
+        media_type=CSV,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/reconcile/as-of", response_model=ReconciliationAsOf)
+def reconcile_as_of(wallet: WalletDep, day: Day) -> dict[str, Any]:
+    """The books at the end of a past day, from the ledger alone: every account's balance then
+    (Σ of its movements booked by then) against Σ deposits − Σ withdrawals, none negative."""
+    end = _days(day, day, wallet.settings.limits_timezone)[1]
+    return {**wallet.statements.reconcile_as_of(end), "as_of": end}
+
+
+@router.get(
+    "/reconcile/as-of/balances",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "username,balance per account"}},
+)
+def balances_as_of(wallet: WalletDep, day: Day) -> StreamingResponse:
+    """Every account's balance at the end of a past day, as CSV (the lines behind /reconcile/as-of)."""
+    end = _days(day, day, wallet.settings.limits_timezone)[1]
+    balances, _ = wallet.statements.balances_as_of(end)
+    return StreamingResponse(
+        balances_csv(balances),
+        media_type=CSV,
+        headers={"Content-Disposition": f'attachment; filename="mata-duitan-balances-{day}.csv"'},
+    )
 
 
 @router.get("/audit", response_model=AuditList)
