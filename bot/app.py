@@ -28,7 +28,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import bills, commands, groups, history, reminders
+from bot import bills, commands, groups, history, reminders, statements
 from bot.client import BackendClient
 from bot.common import cancel, interrupt, lang_of, timed_out
 from bot.concurrency import PerChatUpdateProcessor
@@ -39,8 +39,10 @@ from bot.keyboards import (
     BILL_CANCEL_PATTERN,
     BILL_DECLINE_PATTERN,
     BILL_PAY_PATTERN,
+    HISTORY_FILTER_PATTERN,
     HISTORY_PATTERN,
     LANG_PATTERN,
+    STATEMENT_PATTERN,
 )
 from bot.ratelimit import PriorityGate, TelegramRateLimiter
 from bot.tally import SPLIT_CANCEL, SPLIT_JOIN
@@ -117,10 +119,14 @@ def register_handlers(application: Application) -> None:
             CommandHandler("lang", commands.lang_command),
             CommandHandler("bills", bills.list_bills),
             CommandHandler("history", history.show_history),
+            CommandHandler("statement", statements.statement_command),
+            CommandHandler("insights", statements.insights_command),
             CommandHandler("cancel", commands.nothing_to_cancel),
             CommandHandler(groups.GROUP_COMMANDS, commands.group_only),  # in a private chat
             CallbackQueryHandler(commands.lang_chosen, pattern=LANG_PATTERN),
             CallbackQueryHandler(history.turn_page, pattern=HISTORY_PATTERN),
+            CallbackQueryHandler(history.choose_filter, pattern=HISTORY_FILTER_PATTERN),
+            CallbackQueryHandler(statements.statement_chosen, pattern=STATEMENT_PATTERN),
             CallbackQueryHandler(bills.decline, pattern=BILL_DECLINE_PATTERN),
             CallbackQueryHandler(bills.cancel, pattern=BILL_CANCEL_PATTERN),
             MessageHandler(filters.UpdateType.MESSAGE, commands.unknown),  # last: nothing else did

@@ -13,7 +13,7 @@ in place when the backend says `token_invalid`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -95,8 +95,9 @@ class BackendClient:
             raise BackendUnsure(f"{method} {path}: {type(exc).__name__}") from exc
 
     @staticmethod
-    def _decode(response: httpx.Response) -> JSON:
-        """The JSON body of a success, or the matching exception."""
+    def _decode(response: httpx.Response, *, raw: bool = False) -> JSON:
+        """The JSON body of a success (raw: the response itself, for files), or the matching
+        exception."""
         if response.status_code == 503 and _code_of(response) == "delivery_unavailable":
             # refused before anything happened: no code was made, the user can be told why
             raise BackendError(503, "delivery_unavailable", "codes cannot be delivered right now")
@@ -117,13 +118,17 @@ class BackendClient:
                 str(detail or ""),
                 payee if isinstance(payee, str) else None,
             )
+        if raw:
+            return response
         return response.json() if response.content else None
 
-    async def _call(self, method: str, path: str, *, idempotent: bool = False, **kwargs: Any) -> JSON:
+    async def _call(
+        self, method: str, path: str, *, idempotent: bool = False, raw: bool = False, **kwargs: Any
+    ) -> JSON:
         """Send and decode. Only a money-moving (idempotent) request can end "unsure": it is
         retried once with the same Idempotency-Key, so the backend applies it at most once."""
         try:
-            return self._decode(await self._send(method, path, **kwargs))
+            return self._decode(await self._send(method, path, **kwargs), raw=raw)
         except BackendUnsure as exc:
             if not idempotent:
                 raise BackendUnavailable(str(exc)) from exc
@@ -134,7 +139,7 @@ class BackendClient:
             first_unsure = False
         logger.info("retrying %s %s once with the same Idempotency-Key", method, path)
         try:
-            return self._decode(await self._send(method, path, **kwargs))
+            return self._decode(await self._send(method, path, **kwargs), raw=raw)
         except BackendUnavailable as exc:
             if first_unsure and not isinstance(exc, BackendUnsure):
                 raise BackendUnsure(str(exc)) from exc
@@ -226,13 +231,35 @@ class BackendClient:
         """{username, name} of another user; BackendError user_not_found."""
         return await self._user(session, "GET", _path("api", "user", username))
 
-    async def history(self, session: Session, limit: int, cursor: str | None) -> JSON:
-        """One page of transactions, newest first: {items, next_cursor}."""
-        params: dict[str, Any] = {"limit": limit}
+    async def history(
+        self, session: Session, limit: int, cursor: str | None, filters: dict[str, str] | None = None
+    ) -> JSON:
+        """One page of transactions, newest first: {items, next_cursor}; `filters`: month
+        (this|last|YYYY-MM), kind, counterparty."""
+        params: dict[str, Any] = {"limit": limit, **(filters or {})}
         if cursor:
             params["cursor"] = cursor
         path = _path("api", "user", "transfer", session["username"])
         return await self._user(session, "GET", path, params=params)
+
+    async def statement_totals(self, session: Session, month: str) -> JSON:
+        """A month's opening, money in and out, closing and count (no document made)."""
+        return await self._user(
+            session, "GET", "/api/user/statement", params={"month": month, "format": "json"}
+        )
+
+    async def document(
+        self, session: Session, what: str, lang: str, **params: str
+    ) -> tuple[bytes, Mapping[str, str]]:
+        """A rendered document (`what`: "statement" with month and format pdf|csv, or "insights"
+        as png): its bytes and the response headers (a statement's figures are X-Statement-*)."""
+        path = _path("api", "user", what)
+        response = await self._user(session, "GET", path, params={**params, "lang": lang}, raw=True)
+        return response.content, response.headers
+
+    async def insights(self, session: Session) -> JSON:
+        """Six months in and out, and where this month's money went (by counterparty)."""
+        return await self._user(session, "GET", "/api/user/insights", params={"format": "json"})
 
     async def request_otp(self, session: Session | None, **body: Any) -> JSON:
         """Ask the backend to DM a one-time password bound to this action."""

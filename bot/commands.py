@@ -35,6 +35,8 @@ MENU = (
     "pay",
     "bills",
     "history",
+    "statement",
+    "insights",
     "register",
     "login",
     "logout",

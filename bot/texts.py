@@ -26,6 +26,8 @@ EN: dict[str, str] = {
     "cmd_pay": "Pay a bill by its code",
     "cmd_bills": "Bills to pay and bills you issued",
     "cmd_history": "Your transactions",
+    "cmd_statement": "Monthly e-statement (PDF + CSV)",
+    "cmd_insights": "Your spending at a glance",
     "cmd_lang": "Bahasa Indonesia / English",
     "cmd_help": "What this bot can do",
     "cmd_limits": "How much your wallet can hold and receive",
@@ -47,7 +49,9 @@ EN: dict[str, str] = {
         "/bill — ask someone to pay you\n"
         "/pay <code> — pay a bill\n"
         "/bills — bills to pay and bills you issued\n"
-        "/history — your transactions\n"
+        "/history — your transactions (filter by month, kind or person)\n"
+        "/statement — a month's e-statement as PDF and CSV\n"
+        "/insights — your money in and out at a glance\n"
         "/lang — Bahasa Indonesia / English\n"
         "/cancel — stop what you are doing\n\n"
         "In a group: /split 300rb Dinner, /dues 50rb Class fund, or reply /tip 10rb to someone. "
@@ -199,6 +203,39 @@ EN: dict[str, str] = {
     "party_to": " → {party}",
     "party_from": " ← {party}",
     "history_note": " · {note}",
+    "history_filtered": "Showing: {filters}",
+    "history_none_match": "No transactions match: {filters}.",
+    "history_choose_period": "Show which period?",
+    "history_choose_kind": "Show which kind of transaction?",
+    "history_choose_person": "Your transactions with whom? (Or send /history @username.)",
+    "history_no_people": "You have not sent money to or received it from anyone yet.",
+    "history_bad_filter": "I did not understand that. Try /history, /history @username or /history 2026-10.",
+    "filter_period_button": "📅 {label}",
+    "filter_kind_button": "🏷 {label}",
+    "filter_person_button": "👤 {label}",
+    "filter_all_time": "All time",
+    "filter_this_month": "This month",
+    "filter_last_month": "Last month",
+    "filter_all_kinds": "All kinds",
+    "filter_everyone": "Everyone",
+    "filter_transfers_in": "Transfers in",
+    "filter_transfers_out": "Transfers out",
+    "filter_bills_paid": "Bills I paid",
+    "filter_bills_received": "Bills paid to me",
+    "filter_cash": "Top-ups & withdrawals",
+    "filter_reversals": "Reversals",
+    "back_button": "↩ Back",
+    # statements and insights ---------------------------------------------------
+    "statement_choose": "Which month's e-statement? You get it as a PDF and as a CSV for spreadsheets.",
+    "statement_bad_month": "Send the month as YYYY-MM, e.g. /statement 2026-10, or pick one below.",
+    "statement_preparing": "Preparing your e-statement for {month}…",
+    "statement_caption": "E-statement {month}\nOpening balance: {opening}\nMoney in: {money_in}\nMoney out: {money_out}\nClosing balance: {closing}\nTransactions: {count}",
+    "statement_csv_caption": "{month}: the same transactions as CSV (opens in any spreadsheet).",
+    "statement_sent": "Your e-statement for {month} is below.",
+    "insights_caption": "{month}: {money_in} in, {money_out} out.{top}",
+    "insights_top": " Most went to {party} ({amount}).",
+    "insights_top_kind": " Most went on {party} ({amount}).",
+    "insights_nothing_out": " Nothing went out yet.",
     # language ----------------------------------------------------------------
     "lang_choose": "Choose your language:",
     "lang_set": "Language: English.",
@@ -342,6 +379,8 @@ ID: dict[str, str] = {
     "cmd_pay": "Bayar tagihan dengan kodenya",
     "cmd_bills": "Tagihan yang harus dibayar dan yang Anda buat",
     "cmd_history": "Riwayat transaksi",
+    "cmd_statement": "E-statement bulanan (PDF + CSV)",
+    "cmd_insights": "Ringkasan pengeluaran Anda",
     "cmd_lang": "Bahasa Indonesia / English",
     "cmd_help": "Apa yang bisa dilakukan bot ini",
     "cmd_limits": "Berapa yang dapat ditampung dan diterima dompet Anda",
@@ -363,7 +402,9 @@ ID: dict[str, str] = {
         "/bill — minta seseorang membayar Anda\n"
         "/pay <kode> — bayar tagihan\n"
         "/bills — tagihan yang harus dibayar dan yang Anda buat\n"
-        "/history — riwayat transaksi\n"
+        "/history — riwayat transaksi (saring per bulan, jenis atau orang)\n"
+        "/statement — e-statement sebulan sebagai PDF dan CSV\n"
+        "/insights — ringkasan uang masuk dan keluar\n"
         "/lang — Bahasa Indonesia / English\n"
         "/cancel — batalkan yang sedang berjalan\n\n"
         "Di grup: /split 300rb Makan malam, /dues 50rb Kas kelas, atau balas /tip 10rb ke seseorang. "
@@ -509,6 +550,39 @@ ID: dict[str, str] = {
     "party_to": " → {party}",
     "party_from": " ← {party}",
     "history_note": " · {note}",
+    "history_filtered": "Menampilkan: {filters}",
+    "history_none_match": "Tidak ada transaksi yang cocok: {filters}.",
+    "history_choose_period": "Tampilkan periode mana?",
+    "history_choose_kind": "Tampilkan jenis transaksi apa?",
+    "history_choose_person": "Transaksi Anda dengan siapa? (Atau kirim /history @username.)",
+    "history_no_people": "Anda belum pernah mengirim atau menerima uang dari siapa pun.",
+    "history_bad_filter": "Saya tidak mengerti. Coba /history, /history @username atau /history 2026-10.",
+    "filter_period_button": "📅 {label}",
+    "filter_kind_button": "🏷 {label}",
+    "filter_person_button": "👤 {label}",
+    "filter_all_time": "Semua waktu",
+    "filter_this_month": "Bulan ini",
+    "filter_last_month": "Bulan lalu",
+    "filter_all_kinds": "Semua jenis",
+    "filter_everyone": "Semua orang",
+    "filter_transfers_in": "Transfer masuk",
+    "filter_transfers_out": "Transfer keluar",
+    "filter_bills_paid": "Tagihan yang saya bayar",
+    "filter_bills_received": "Tagihan yang dibayar ke saya",
+    "filter_cash": "Isi saldo & tarik tunai",
+    "filter_reversals": "Pembatalan",
+    "back_button": "↩ Kembali",
+    # statements and insights ---------------------------------------------------
+    "statement_choose": "E-statement bulan apa? Anda menerimanya sebagai PDF dan CSV untuk spreadsheet.",
+    "statement_bad_month": "Kirim bulannya sebagai YYYY-MM, mis. /statement 2026-10, atau pilih di bawah.",
+    "statement_preparing": "Menyiapkan e-statement Anda untuk {month}…",
+    "statement_caption": "E-statement {month}\nSaldo awal: {opening}\nUang masuk: {money_in}\nUang keluar: {money_out}\nSaldo akhir: {closing}\nTransaksi: {count}",
+    "statement_csv_caption": "{month}: transaksi yang sama sebagai CSV (bisa dibuka di spreadsheet apa pun).",
+    "statement_sent": "E-statement Anda untuk {month} ada di bawah.",
+    "insights_caption": "{month}: masuk {money_in}, keluar {money_out}.{top}",
+    "insights_top": " Paling banyak ke {party} ({amount}).",
+    "insights_top_kind": " Paling banyak untuk {party} ({amount}).",
+    "insights_nothing_out": " Belum ada uang keluar.",
     "lang_choose": "Pilih bahasa Anda:",
     "lang_set": "Bahasa: Indonesia.",
     "error_validation_error": "Ada isian yang tidak valid. Periksa lalu coba lagi.",
@@ -638,6 +712,38 @@ ID: dict[str, str] = {
     "error_invalid_shares": "Bagian itu tidak bisa dipakai: setiap bagian harus untuk anggota, dan jumlahnya tidak boleh melebihi total.",
 }
 
+MONTHS = {
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    "id": [
+        "Januari",
+        "Februari",
+        "Maret",
+        "April",
+        "Mei",
+        "Juni",
+        "Juli",
+        "Agustus",
+        "September",
+        "Oktober",
+        "November",
+        "Desember",
+    ],
+}
+
+
 TEXTS: dict[str, dict[str, str]] = {"en": EN, "id": ID}
 
 
@@ -654,6 +760,12 @@ def t(lang: str, key: str, **kwargs: Any) -> str:
     """The text `key` in `lang` (English if the language is unknown), formatted."""
     template = TEXTS.get(lang, EN)[key]
     return template.format(**kwargs) if kwargs else template
+
+
+def month_name(lang: str, month: str) -> str:
+    """ "2026-10" → "October 2026" / "Oktober 2026"."""
+    year, number = month.split("-")
+    return f"{MONTHS.get(lang, MONTHS['en'])[int(number) - 1]} {year}"
 
 
 def error_text(lang: str, code: str, payee: str | None = None) -> str:

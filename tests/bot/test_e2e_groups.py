@@ -17,7 +17,17 @@ async def test_a_group_gets_only_a_pointer_to_the_private_chat(
 ) -> None:
     alice = two_users["alice"]  # logged in, Rp500.000: /me in her private chat would show it
     telegram.chat(GROUP, "Kos Melati")
-    for command in ("/me", f"/me@{BOT_USERNAME}", "/limits", "/transfer", "/login", "/history", "/bills"):
+    for command in (
+        "/me",
+        f"/me@{BOT_USERNAME}",
+        "/limits",
+        "/transfer",
+        "/login",
+        "/history",
+        "/bills",
+        "/statement",
+        "/insights",
+    ):
         telegram.send_text(GROUP, command, sender=alice)
         pointer = await telegram.wait_for(GROUP, "private chat")
         assert f"https://t.me/{BOT_USERNAME}" in pointer.body, (command, pointer.body)
@@ -25,7 +35,7 @@ async def test_a_group_gets_only_a_pointer_to_the_private_chat(
     await telegram.expect_silence(GROUP, 1.0)
     await telegram.expect_silence(alice, 0.5)  # nothing of it in her private chat either
     group_texts = [sent.body for sent in telegram.sent(GROUP)]
-    assert len(group_texts) == 7
+    assert len(group_texts) == 9
     for body in group_texts:  # no amount, no code, no balance ever reached the group
         assert "Rp" not in body and "500.000" not in body and not re.search(r"\b\d{6}\b", body), body
     telegram.send_text(alice, "/me")  # the private chat still works as before

@@ -31,15 +31,44 @@ def test_bill_buttons_match_their_handlers() -> None:
     assert not kb.BILL_PAY_PATTERN.match(kb.bill_decline(code))
 
 
+LABELS = ("All time", "All kinds", "Everyone")
+FILTERS = ["hf:p", "hf:k", "hf:w"]
+
+
 def test_history_keyboard_pages() -> None:
-    assert kb.history_keyboard("en", 0, has_older=False) is None
-    first = kb.history_keyboard("en", 0, has_older=True)
-    assert first is not None and all_data(first) == ["hist:1"]
-    middle = kb.history_keyboard("en", 2, has_older=True)
-    assert middle is not None and all_data(middle) == ["hist:1", "hist:3"]
-    last = kb.history_keyboard("id", 3, has_older=False)
-    assert last is not None and all_data(last) == ["hist:2"]
-    assert all(kb.HISTORY_PATTERN.match(d) for d in all_data(middle))
+    assert all_data(kb.history_keyboard("en", 0, has_older=False, labels=LABELS)) == FILTERS
+    first = kb.history_keyboard("en", 0, has_older=True, labels=LABELS)
+    assert all_data(first) == ["hist:1", *FILTERS]
+    middle = kb.history_keyboard("en", 2, has_older=True, labels=LABELS)
+    assert all_data(middle) == ["hist:1", "hist:3", *FILTERS]
+    last = kb.history_keyboard("id", 3, has_older=False, labels=LABELS)
+    assert all_data(last) == ["hist:2", *FILTERS]
+    assert all(kb.HISTORY_PATTERN.match(d) for d in all_data(middle)[:2])
+    assert [b.text for b in first.inline_keyboard[1]] == ["📅 All time", "🏷 All kinds", "👤 Everyone"]
+
+
+def test_history_filter_menus_match_their_handler() -> None:
+    periods = kb.period_keyboard("en", [("This month", "2026-12"), ("Last month", "2026-11")])
+    kinds = kb.kind_keyboard("id")
+    people = kb.person_keyboard("en", ["sari", "x" * 32])
+    for markup in (periods, kinds, people):
+        data = all_data(markup)
+        assert data[0].endswith("=-") and data[-1] == "hf:back"
+        assert all(kb.HISTORY_FILTER_PATTERN.match(d) for d in data), data
+        assert all(len(d.encode()) <= 64 for d in data)
+    assert all_data(periods)[1:3] == ["hf:p=2026-12", "hf:p=2026-11"]
+    assert all_data(kinds)[1:-1] == [f"hf:k={kind}" for kind in kb.KINDS]
+    assert [b.text for row in kinds.inline_keyboard for b in row][1] == "Transfer masuk"
+    assert all_data(people)[1:-1] == ["hf:w=sari", "hf:w=" + "x" * 32]
+    for bad in ("hf:k=everything", "hf:w=a b", "hf:p=2026-1", "hf:x", "hf:w=@sari"):
+        assert not kb.HISTORY_FILTER_PATTERN.match(bad), bad
+
+
+def test_statement_keyboard() -> None:
+    markup = kb.statement_keyboard([("December 2026", "2026-12"), ("November 2026", "2026-11")])
+    assert all_data(markup) == ["st:2026-12", "st:2026-11"]
+    assert all(kb.STATEMENT_PATTERN.match(d) for d in all_data(markup))
+    assert not kb.STATEMENT_PATTERN.match("st:2026-1")
 
 
 def test_lang_keyboard() -> None:
