@@ -22,6 +22,7 @@ import httpx
 logger = logging.getLogger(__name__)
 
 Session = dict[str, str]
+DOCUMENT_TIMEOUT = 120.0  # seconds a rendered document (statement, chart) may take
 JSON = Any
 
 
@@ -254,7 +255,11 @@ class BackendClient:
         """A rendered document (`what`: "statement" with month and format pdf|csv, or "insights"
         as png): its bytes and the response headers (a statement's figures are X-Statement-*)."""
         path = _path("api", "user", what)
-        response = await self._user(session, "GET", path, params={**params, "lang": lang}, raw=True)
+        # a month of many thousand movements takes the backend seconds to draw: wait for it longer
+        wait = max(DOCUMENT_TIMEOUT, self._http.timeout.read or 0.0)
+        response = await self._user(
+            session, "GET", path, params={**params, "lang": lang}, raw=True, timeout=wait
+        )
         return response.content, response.headers
 
     async def insights(self, session: Session) -> JSON:
