@@ -672,3 +672,24 @@ def test_statement_language_follows_the_ask_then_the_holder(wallet_client: Walle
     assert "Opening balance" in words() and "Saldo awal" in words(lang="id")
     _, *rows = csv_rows(ok(alice.get("/api/user/statement", params={"format": "csv"})))
     assert rows[0][3] == "Top-up · test deposit"
+
+
+def test_records_booked_before_the_listing_keys_get_them_once_at_start_up(
+    client: TestClient, wallet_client: WalletClient
+) -> None:
+    alice, bob = wallet_client.user(100_000), wallet_client.user()
+    assert alice.transfer(bob.username, 30_000).status_code == 201
+    wallet = client.app.state.wallet  # type: ignore[attr-defined]
+    keys = ("src_at", "dst_at", "src_kind", "dst_kind", "src_with", "dst_with")
+    # as an older version left them: no booked-time keys, no migration flag
+    wallet.store.ledger.update_many({}, {"$unset": dict.fromkeys(keys, "")})
+    wallet.store.counters.delete_one({"_id": "migration:listing-keys"})
+    filtered = {"kind": "transfers_out"}
+    assert alice.get(f"/api/user/transfer/{alice.username}", params=filtered).json()["items"] == []
+
+    assert wallet.statements.migrate() == 2  # the deposit and the transfer
+    assert wallet.statements.migrate() == 0  # once: the flag is set
+    items = alice.get(f"/api/user/transfer/{alice.username}", params=filtered).json()["items"]
+    assert [(m["amount"], m["counterparty"]) for m in items] == [(-30_000, bob.username)]
+    totals = alice.get("/api/user/statement", params={"format": "json"}).json()
+    assert (totals["money_in"], totals["money_out"], totals["closing"]) == (100_000, 30_000, 70_000)
