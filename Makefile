@@ -67,10 +67,11 @@ chaos: $(NEEDS)
 fuzz: $(NEEDS)
 	$(PY) scripts/fuzz.py
 
-## bench: benchmarks → docs/BENCHMARKS.md (~15 min: HTTP and store, then delivery to Telegram; QUICK=1 for a short run)
+## bench: benchmarks → docs/BENCHMARKS.md (~35 min: HTTP and store, delivery to Telegram, statements; QUICK=1 for a short run)
 bench: $(NEEDS)
 	$(PY) -m bench $(if $(QUICK),--quick)
 	$(PY) -m bench.delivery $(if $(QUICK),--quick)
+	$(PY) -m bench.statements $(if $(QUICK),--quick)
 
 ## lint: ruff (check, format) and mypy; bench's mypy run does not report on the tests/ modules it imports
 lint: $(NEEDS)

@@ -3,7 +3,8 @@ the admin's exports (CSV) and the spending chart as PNG (matplotlib, headless Ag
 
 reportlab's canvas writes a real, text-searchable PDF with an embedded Unicode TrueType font
 (people's names and descriptions are not Latin-1), and its C-accelerated text drawing builds a
-100,000-line statement in seconds (fpdf2, tried first, took ~20 times longer: docs/BENCHMARKS.md).
+100,000-line statement (1,471 pages) in ~33 s on the 2-core test machine (docs/BENCHMARKS.md).
+fpdf2, the other well-kept candidate, is pure Python.
 The font is DejaVu Sans, which matplotlib ships, so nothing else needs installing. CSV lines are
 produced one at a time (a streamed response holds a line, not the file); a PDF is drawn as its
 rows stream past, its compressed pages kept in memory (measured in docs/BENCHMARKS.md).

@@ -44,6 +44,7 @@ from backend.ledger import (
     listing_keys,
 )
 
+BATCH = 1000  # records per cursor batch when streaming (a real MongoDB would send up to 16 MiB)
 SETTLED_MS = 3_600_000  # a month's totals are kept once it has been over for an hour
 FAR = 10**13 - 1  # the last 13-digit millisecond (year 2286): "no end"
 CURSOR_LENGTH = 13 + 25  # booked (13 digits) + movement id (25 hex)
@@ -202,9 +203,10 @@ class Statements:
         else:
             ranges = [(f"{side}_at", f"{username}:") for side in ("src", "dst")]
         wanted = {(side, k) for side, k in sides} if counterparty and kind else None
+        take = 0 if wanted else limit + 1  # a page needs at most limit + 1 of each range (0: all)
         found = _merged(
             (
-                self._range(key, prefix + f"{start:013d}", prefix + upper, newest_first=True)
+                self._range(key, prefix + f"{start:013d}", prefix + upper, newest_first=True, limit=take)
                 for key, prefix in ranges
             ),
             newest_first=True,
@@ -220,10 +222,12 @@ class Statements:
         page = page[:limit]
         return page, (f"{page[-1]['done_at']:013d}{page[-1]['_id']}" if more else None)
 
-    def _range(self, key: str, low: str, high: str, *, newest_first: bool) -> Iterator[Doc]:
-        """Records whose `key` is in [low, high), in key order (a cursor: read as it is used)."""
+    def _range(self, key: str, low: str, high: str, *, newest_first: bool, limit: int = 0) -> Iterator[Doc]:
+        """Records whose `key` is in [low, high), in key order (a cursor, read as it is used, in
+        batches of BATCH: memory by batch, not by month, on any server); at most `limit` (0: all)."""
         order = DESCENDING if newest_first else ASCENDING
-        return iter(self.store.ledger.find({key: {"$gte": low, "$lt": high}}).sort(key, order))
+        query = self.store.ledger.find({key: {"$gte": low, "$lt": high}}).sort(key, order)
+        return iter(query.limit(limit).batch_size(BATCH))
 
     def booked(self, username: str, start: int, end: int) -> Iterator[Row]:
         """Every movement of `username` booked in [start, end), oldest first, streamed."""
@@ -360,7 +364,9 @@ class Statements:
             records: Iterator[Doc] = (row.record for row in self.booked(username, start, end))
         else:
             records = iter(
-                self.store.ledger.find({"done_at": {"$gte": start, "$lt": end}}).sort("done_at", ASCENDING)
+                self.store.ledger.find({"done_at": {"$gte": start, "$lt": end}})
+                .sort("done_at", ASCENDING)
+                .batch_size(BATCH)
             )
         for record in records:
             if record["state"] == DONE and (kind is None or record["kind"] == kind):
@@ -371,7 +377,7 @@ class Statements:
         ledger, streamed; memory by accounts, not movements), and the totals by kind."""
         balances: dict[str, int] = {}
         totals = {str(k): 0 for k in Kind}
-        for record in self.store.ledger.find({"done_at": {"$lt": end}}, _AMOUNTS):
+        for record in self.store.ledger.find({"done_at": {"$lt": end}}, _AMOUNTS).batch_size(BATCH):
             if record.get("state") != DONE:
                 continue
             amount = record["amount"]

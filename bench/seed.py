@@ -39,7 +39,15 @@ from pymongo.database import Database
 from backend.bills import new_code
 from backend.config import Settings
 from backend.db import Store, create_indexes, now_ms
-from backend.ledger import BILL_PAYMENT, DEPOSIT, TRANSFER, VERIFIED, MovementRequest, utc_day
+from backend.ledger import (
+    BILL_PAYMENT,
+    DEPOSIT,
+    TRANSFER,
+    VERIFIED,
+    MovementRequest,
+    listing_keys,
+    utc_day,
+)
 from backend.notices import Notices
 from backend.otp import OtpAction, Otps, binding_of
 from backend.schemas import UserCreate
@@ -413,10 +421,21 @@ class Seeder:
             )
         return self._made
 
-    def record_like(self, kind: str, ms: int, rng: random.Random, payer: str, payee: str) -> Doc:
+    def record_like(
+        self, kind: str, ms: int, rng: random.Random, payer: str, payee: str, *, booked: int | None = None
+    ) -> Doc:
         """A finished ledger record of `kind` (transfer, deposit, bill_payment) made at `ms`, from
-        `payer` to `payee` (a deposit: to `payee`): a replica of a real one (not inserted)."""
-        return self._replica(self._templates()[0][kind], ms, rng, payer, payee)
+        `payer` to `payee` (a deposit: to `payee`): a replica of a real one (not inserted), booked
+        (`done_at`) as long after `ms` as the real one was, or at `booked`. Its listing keys are
+        backend.ledger's `listing_keys` of the copy: the booked instant inside them is a 13-digit
+        string of `done_at`, which the copy's time shift (whole ints only) would leave as the
+        template's."""
+        record = self._replica(self._templates()[0][kind], ms, rng, payer, payee)
+        if booked is not None:
+            if record.get("updated_at") == record["done_at"]:
+                record["updated_at"] = booked
+            record["done_at"] = booked
+        return record | listing_keys(record)
 
     def bill_like(self, status: str, ms: int, rng: random.Random, payer: str, issuer: str) -> Doc:
         """A bill of `status` (open, paid, cancelled, declined) made at `ms`, issued by `issuer` to
