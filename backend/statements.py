@@ -44,7 +44,7 @@ from backend.ledger import (
     listing_keys,
 )
 
-BATCH = 1000  # records per cursor batch when streaming (a real MongoDB would send up to 16 MiB)
+BATCH = 200  # records per cursor batch when streaming (a real MongoDB would send up to 16 MiB)
 SETTLED_MS = 3_600_000  # a month's totals are kept once it has been over for an hour
 FAR = 10**13 - 1  # the last 13-digit millisecond (year 2286): "no end"
 CURSOR_LENGTH = 13 + 25  # booked (13 digits) + movement id (25 hex)

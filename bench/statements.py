@@ -299,11 +299,20 @@ def mib(value: float) -> str:
 def report(
     docs: dict[int, dict[str, Any]], history: dict[int, dict[str, Any]], machine: dict[str, str]
 ) -> str:
-    """Both tables and their ratios, as Markdown."""
+    """The tables of the parts measured and their ratios, as Markdown."""
+    out = [f"{machine['date']}, {machine['cpu']}, {machine['cores']}, {machine['database']}"]
+    if docs:
+        out += documents_table(docs)
+    if history:
+        out += history_table(history)
+    return "\n".join(out)
+
+
+def documents_table(docs: dict[int, dict[str, Any]]) -> list[str]:
+    """Each document at the smallest and largest size, and their ratios."""
     small, large = min(docs), max(docs)
     names = {"csv": "CSV statement", "export": "ledger export (CSV)", "pdf": "PDF statement"}
     out = [
-        f"{machine['date']}, {machine['cpu']}, {machine['cores']}, {machine['database']}",
         "",
         f"**Documents of one month** (one account with N movements booked in it; lang={LANG})",
         "",
@@ -326,9 +335,14 @@ def report(
             f"{mib(a.rss_growth)} → {mib(b.rss_growth)}, time {b.seconds / a.seconds:.1f}×, "
             f"size {b.size / a.size:.1f}×"
         )
+    return out
+
+
+def history_table(history: dict[int, dict[str, Any]]) -> list[str]:
+    """The filtered history's p50 / p99 at each ledger size, and largest ÷ smallest."""
     sizes = sorted(history)
     asks = [k for k in history[sizes[0]] if k != "seed_seconds"]
-    out += [
+    out = [
         "",
         "**First page (20) of a filtered history** (Statements.history in-process, p50 / p99 of "
         f"{HISTORY_SAMPLES} calls; the viewer has 121 movements of their own, found on the page)",
@@ -346,7 +360,7 @@ def report(
         f"p50 at {sizes[-1]:,} ÷ p50 at {sizes[0]:,}: "
         + ", ".join(f"{a} {high[a][0] / low[a][0]:.2f}×" for a in asks),
     ]
-    return "\n".join(out)
+    return out
 
 
 def main() -> int:
@@ -355,6 +369,9 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="smaller sizes (indicative figures only)")
+    parser.add_argument(
+        "--only", choices=("documents", "filters"), help="measure one part (the other's table is empty)"
+    )
     args = parser.parse_args()
     doc_sizes = (1_000, 10_000) if args.quick else (10_000, 100_000)
     ledger_sizes = (10_000, 100_000) if args.quick else (10_000, 100_000, 1_000_000)
@@ -374,8 +391,8 @@ def main() -> int:
             env = backend_env(database, "statements", DATA_DIR=str(work))
             seeder = Seeder.on(db, settings_from(env))
             rng = random.Random(12)
-            docs = documents(seeder, env, doc_sizes, rng)
-            history = filters(seeder, ledger_sizes, rng)
+            docs = documents(seeder, env, doc_sizes, rng) if args.only != "filters" else {}
+            history = filters(seeder, ledger_sizes, rng) if args.only != "documents" else {}
     finally:
         database.stop()
         shutil.rmtree(work, ignore_errors=True)
