@@ -41,6 +41,7 @@ from bot.keyboards import (
     BILL_PAY_PATTERN,
     HISTORY_FILTER_PATTERN,
     HISTORY_PATTERN,
+    INSIGHTS_PATTERN,
     LANG_PATTERN,
     STATEMENT_PATTERN,
 )
@@ -127,6 +128,7 @@ def register_handlers(application: Application) -> None:
             CallbackQueryHandler(history.turn_page, pattern=HISTORY_PATTERN),
             CallbackQueryHandler(history.choose_filter, pattern=HISTORY_FILTER_PATTERN),
             CallbackQueryHandler(statements.statement_chosen, pattern=STATEMENT_PATTERN),
+            CallbackQueryHandler(statements.insights_switched, pattern=INSIGHTS_PATTERN),
             CallbackQueryHandler(bills.decline, pattern=BILL_DECLINE_PATTERN),
             CallbackQueryHandler(bills.cancel, pattern=BILL_CANCEL_PATTERN),
             MessageHandler(filters.UpdateType.MESSAGE, commands.unknown),  # last: nothing else did

@@ -262,9 +262,9 @@ class BackendClient:
         )
         return response.content, response.headers
 
-    async def insights(self, session: Session) -> JSON:
-        """Six months in and out, and where this month's money went (by counterparty)."""
-        return await self._user(session, "GET", "/api/user/insights", params={"format": "json"})
+    async def insights(self, session: Session, by: str = "counterparty") -> JSON:
+        """Six months in and out, and where this month's money went (by counterparty or kind)."""
+        return await self._user(session, "GET", "/api/user/insights", params={"format": "json", "by": by})
 
     async def request_otp(self, session: Session | None, **body: Any) -> JSON:
         """Ask the backend to DM a one-time password bound to this action."""

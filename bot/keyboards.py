@@ -27,6 +27,7 @@ HISTORY = "hist:"  # + page number (0 = newest)
 HISTORY_FILTER = "hf:"
 CLEAR = "-"  # a filter's value that clears it
 STATEMENT = "st:"  # + YYYY-MM: the month of the e-statement to send
+INSIGHTS = "ins:"  # + "counterparty" / "kind": how the chart splits this month's money out
 KINDS = ("transfers_in", "transfers_out", "bills_paid", "bills_received", "cash", "reversals")
 LANG = "lang:"  # + "id" / "en"
 
@@ -37,6 +38,7 @@ HISTORY_FILTER_PATTERN = re.compile(
     rf"^{HISTORY_FILTER}(?:[pkw]|back|p=(?:-|\d{{4}}-\d{{2}})|k=(?:-|{'|'.join(KINDS)})|w=(?:-|\w{{3,32}}))$"
 )
 STATEMENT_PATTERN = re.compile(rf"^{STATEMENT}\d{{4}}-\d{{2}}$")
+INSIGHTS_PATTERN = re.compile(rf"^{INSIGHTS}(?:counterparty|kind)$")
 LANG_PATTERN = re.compile(rf"^{LANG}(?:{'|'.join(LANGS)})$")
 BILL_PAY_PATTERN = re.compile(rf"^{re.escape(BILL_PAY)}\w+$")
 BILL_DECLINE_PATTERN = re.compile(rf"^{re.escape(BILL_DECLINE)}\w+$")
@@ -175,3 +177,10 @@ def contact_keyboard(lang: str) -> ReplyKeyboardMarkup:
         resize_keyboard=True,
         one_time_keyboard=True,
     )
+
+
+def insights_keyboard(lang: str, by: str) -> InlineKeyboardMarkup:
+    """Under the chart: switch this month's split to the other way (by kind ↔ by person)."""
+    other = "kind" if by == "counterparty" else "counterparty"
+    label = t(lang, "insights_by_kind_button" if other == "kind" else "insights_by_person_button")
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=INSIGHTS + other)]])

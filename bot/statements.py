@@ -1,5 +1,6 @@
 """/statement and /insights: a month's e-statement as two Telegram documents (the PDF, and the
-same rows as CSV), and the spending chart as a photo with a one-line summary under it.
+same rows as CSV), and the spending chart as a photo with a one-line summary under it and a
+button that swaps it, in place, for this month's split by kind (and back, by person).
 
 The backend renders both (backend/documents.py) in the chat's language; the bot only asks for
 them with the chat's login and sends them into this private chat (in a group the guard points
@@ -11,16 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from telegram import Update
+from telegram import InputMediaPhoto, Update
+from telegram.error import BadRequest
 
 from bot.common import Context, answer, backend, edit, guarded, lang_of, require_session, say
 from bot.history import parse_month, recent_months
-from bot.keyboards import STATEMENT, statement_keyboard
+from bot.keyboards import INSIGHTS, STATEMENT, insights_keyboard, statement_keyboard
 from bot.money import format_amount
 from bot.texts import month_name, t
 
 STATEMENT_MONTHS = 6  # months offered by /statement (this one and the five before)
 FIGURES = ("opening", "money_in", "money_out", "closing")
+BY_PERSON = "counterparty"  # /insights splits this month's money out by person first
 
 
 @guarded
@@ -75,14 +78,38 @@ def statement_caption(lang: str, name: str, headers: Mapping[str, str]) -> str:
 
 @guarded
 async def insights_command(update: Update, context: Context) -> None:
-    """/insights: the chart of the last six months and of where this month's money went, with
-    a one-line summary under it."""
+    """/insights: the chart of the last six months and of where this month's money went (by
+    person), a one-line summary under it, and a button to split it by kind instead."""
     assert update.effective_chat is not None
-    session, lang = require_session(context), lang_of(update, context)
-    client = backend(context)
-    figures = await client.insights(session)
-    png, _ = await client.document(session, "insights", lang, format="png")
-    await context.bot.send_photo(update.effective_chat.id, png, caption=insights_caption(lang, figures))
+    lang = lang_of(update, context)
+    png, caption = await chart(context, lang, BY_PERSON)
+    markup = insights_keyboard(lang, BY_PERSON)
+    await context.bot.send_photo(update.effective_chat.id, png, caption=caption, reply_markup=markup)
+
+
+@guarded
+async def insights_switched(update: Update, context: Context) -> None:
+    """By kind / By person under the chart: the same message gets the other chart."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    by, lang = query.data.removeprefix(INSIGHTS), lang_of(update, context)
+    await answer(update, context)
+    png, caption = await chart(context, lang, by)
+    try:
+        await query.edit_message_media(
+            InputMediaPhoto(png, caption=caption), reply_markup=insights_keyboard(lang, by)
+        )
+    except BadRequest as exc:  # a second tap on the same button: the chart is already this one
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+async def chart(context: Context, lang: str, by: str) -> tuple[bytes, str]:
+    """The chart (split `by` counterparty or kind) and its summary line."""
+    session, client = require_session(context), backend(context)
+    figures = await client.insights(session, by)
+    png, _ = await client.document(session, "insights", lang, format="png", by=by)
+    return png, insights_caption(lang, figures)
 
 
 def insights_caption(lang: str, figures: dict[str, Any]) -> str:

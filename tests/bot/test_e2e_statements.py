@@ -163,3 +163,13 @@ async def test_insights_is_a_chart_with_a_summary(telegram: FakeTelegram, two_us
     assert (stored.width, stored.height) == (1200, 600)
     assert "Rp500.000 in, Rp80.000 out" in photo.body
     assert f"Most went to @{bob_name} (Rp80.000)" in photo.body
+    by_person_chart = photo.photo
+
+    telegram.press(alice, photo.data_of("By kind"), message_id=photo.message_id)  # swapped in place
+    await telegram.wait_until(lambda: "Most of it: Transfer (Rp80.000)" in photo.body)
+    assert photo.method == "sendPhoto" and photo.photo is not None and photo.photo != by_person_chart
+    assert [label for label, _ in photo.buttons] == ["👤 By person"] and len(photo.edits) == 1
+    telegram.press(alice, photo.data_of("By person"), message_id=photo.message_id)
+    await telegram.wait_until(lambda: f"Most went to @{bob_name}" in photo.body)
+    assert [label for label, _ in photo.buttons] == ["🏷 By kind"]
+    assert [s.method for s in telegram.sent(alice)].count("sendPhoto") == 1  # one chart, edited

@@ -71,6 +71,15 @@ def test_statement_keyboard() -> None:
     assert not kb.STATEMENT_PATTERN.match("st:2026-1")
 
 
+def test_insights_keyboard_offers_the_other_split() -> None:
+    by_person = kb.insights_keyboard("en", "counterparty")
+    assert all_data(by_person) == ["ins:kind"] and by_person.inline_keyboard[0][0].text == "🏷 By kind"
+    by_kind = kb.insights_keyboard("id", "kind")
+    assert all_data(by_kind) == ["ins:counterparty"] and by_kind.inline_keyboard[0][0].text == "👤 Per orang"
+    assert all(kb.INSIGHTS_PATTERN.match(d) for d in all_data(by_person) + all_data(by_kind))
+    assert not kb.INSIGHTS_PATTERN.match("ins:everything")
+
+
 def test_lang_keyboard() -> None:
     data = all_data(kb.lang_keyboard())
     assert data == ["lang:id", "lang:en"]

@@ -70,6 +70,6 @@ def test_insights_caption() -> None:
     )
     by_kind = {**figures, "spent": [{"counterparty": None, "kind": "withdrawal", "amount": 120000}]}
     assert insights_caption("id", by_kind) == (
-        "Desember 2026: masuk Rp500.000, keluar Rp120.000. Paling banyak untuk Penarikan (Rp120.000)."
+        "Desember 2026: masuk Rp500.000, keluar Rp120.000. Paling banyak: Penarikan (Rp120.000)."
     )
     assert insights_caption("en", {**figures, "spent": []}).endswith("Nothing went out yet.")

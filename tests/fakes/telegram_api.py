@@ -14,7 +14,8 @@ OTP DMs and notices, which go to the same `{url}/bot{token}/sendMessage`).
 
 Implements what PTB 22 calls: getMe, getUpdates (long polling, offset semantics), setWebhook,
 deleteWebhook, getWebhookInfo, setMyCommands, sendMessage, sendPhoto and sendDocument (multipart
-upload, or a file_id this fake issued), editMessageText, editMessageReplyMarkup, deleteMessage,
+upload, or a file_id this fake issued), editMessageText, editMessageReplyMarkup, editMessageMedia
+(a chat's photo or document replaced, its file checked alike), deleteMessage,
 answerCallbackQuery, answerInlineQuery, close/logOut. Any other method is logged, recorded in
 `unknown_methods`, and answered `ok: true`.
 
@@ -121,6 +122,7 @@ BOT_ID = 777000111
 BOT_USERNAME = "MataDuitanTestBot"
 JSON_FIELDS = {
     "reply_markup",
+    "media",
     "results",
     "button",
     "commands",
@@ -1415,6 +1417,49 @@ class FakeTelegram:
         with self._cond:
             sent.edits.append(_printable(params))
             sent.reply_markup = params.get("reply_markup")
+            chat.messages[sent.message_id] = self._message_json(chat, sent)
+            return _ok(chat.messages[sent.message_id])
+
+    def _api_editmessagemedia(self, token: str, params: dict[str, Any]) -> JSONResponse:
+        """editMessageMedia of a chat's photo or document: `media` is an InputMedia (type photo or
+        document; its file uploaded as "attach://<part>", or a file_id), with its caption. The
+        file and caption are checked as sendPhoto / sendDocument check theirs; a message without
+        media cannot take one, and the same file, caption and buttons are "not modified"."""
+        found = self._find_sent(params)
+        if isinstance(found, JSONResponse):
+            return found
+        chat, sent = found
+        media, markup = params.get("media"), params.get("reply_markup")
+        if not isinstance(media, dict) or media.get("type") not in ("photo", "document"):
+            return _error(400, "Bad Request: can't parse InputMedia: media type is not photo or document")
+        if sent.method not in ("sendPhoto", "sendDocument"):
+            return _error(400, "Bad Request: there is no media in the message to edit")
+        problem = _markup_problem(markup)
+        if problem is not None:
+            return _error(400, problem)
+        kind, value = str(media["type"]), media.get("media")
+        if isinstance(value, str) and value.startswith("attach://"):
+            value = params.get(value.removeprefix("attach://"))
+        caption = None if media.get("caption") is None else str(media["caption"])
+        if _caption_length(caption or "", media.get("parse_mode")) > CAPTION_MAX:
+            return _error(400, "Bad Request: message caption is too long")
+        with self._cond:
+            stored = self._file(token, kind, value)
+            if isinstance(stored, JSONResponse):
+                return stored
+            same_file = sent.file_id is not None and stored.file_unique_id == (
+                self.files[sent.file_id].file_unique_id
+            )
+            if same_file and caption == sent.caption and _inline(markup) == _inline(sent.reply_markup):
+                return _not_modified()
+            self.files[stored.file_id] = stored
+            sent.edits.append(_printable(params))
+            sent.method = "sendPhoto" if kind == "photo" else "sendDocument"
+            sent.photo = stored.data if kind == "photo" else None
+            sent.document = stored.data if kind == "document" else None
+            sent.filename, sent.file_id, sent.caption = stored.filename, stored.file_id, caption
+            sent.reply_markup = markup
+            chat.log.append(("Bot", f"(changes its message {sent.message_id} to:) {_describe(sent)}"))
             chat.messages[sent.message_id] = self._message_json(chat, sent)
             return _ok(chat.messages[sent.message_id])
 

@@ -23,6 +23,8 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
+    InputMediaDocument,
+    InputMediaPhoto,
     InputTextMessageContent,
     Message,
 )
@@ -1032,6 +1034,43 @@ async def test_ptb_sends_a_document_and_sends_it_again_by_id(make_server: Any) -
             await bot.send_document(57, "BQACAgIAAxkBnope")
     assert [c.method for c in server.counted_requests] == ["sendDocument", "sendDocument", "sendPhoto"]
     assert server.refusals_for(57, 400) == 3 and server.limit_refusals == []
+
+
+async def test_ptb_replaces_a_photo_with_edit_message_media(make_server: Any) -> None:
+    """editMessageMedia as the wallet's /insights swaps its chart: a new upload, caption, buttons."""
+    server = make_server()
+    buttons = InlineKeyboardMarkup([[InlineKeyboardButton("By kind", callback_data="ins:kind")]])
+    async with Bot(server.token, base_url=f"{server.url}/bot") as bot:
+        first = await bot.send_photo(57, png(40, 20), caption="By person", reply_markup=buttons)
+        other = InlineKeyboardMarkup([[InlineKeyboardButton("By person", callback_data="ins:person")]])
+        edited = await bot.edit_message_media(
+            InputMediaPhoto(png(30, 20), caption="By kind"), 57, first.message_id, reply_markup=other
+        )
+        assert isinstance(edited, Message) and edited.caption == "By kind"
+        assert (edited.photo[-1].width, edited.photo[-1].height) == (30, 20)
+        (sent,) = server.sent(57)
+        assert (sent.photo, sent.caption, sent.buttons) == (
+            png(30, 20),
+            "By kind",
+            [("By person", "ins:person")],
+        )
+        assert len(sent.edits) == 1 and server.files[sent.file_id or ""].width == 30
+        assert "(changes its message" in server.transcript(57)
+        again = InputMediaPhoto(edited.photo[-1].file_id, caption="By kind")
+        with pytest.raises(BadRequest, match="(?i)not modified"):
+            await bot.edit_message_media(again, 57, first.message_id, reply_markup=other)
+        with pytest.raises(BadRequest, match="(?i)caption is too long"):
+            await bot.edit_message_media(InputMediaPhoto(png(), caption="x" * 1025), 57, first.message_id)
+        with pytest.raises(BadRequest, match="(?i)IMAGE_PROCESS_FAILED"):
+            await bot.edit_message_media(InputMediaPhoto(PDF), 57, first.message_id)
+        with pytest.raises(BadRequest, match="(?i)type of file mismatch"):
+            await bot.edit_message_media(InputMediaDocument(edited.photo[-1].file_id), 57, first.message_id)
+        text = await bot.send_message(57, "plain")
+        with pytest.raises(BadRequest, match="(?i)no media in the message"):
+            await bot.edit_message_media(InputMediaPhoto(png()), 57, text.message_id)
+        with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+            await bot.edit_message_media(InputMediaPhoto(png()), 57, 999)
+    assert server.sent(57)[0].caption == "By kind"
 
 
 # -- PTB's own Bot against the fake ---------------------------------------------------------------
