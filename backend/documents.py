@@ -34,7 +34,7 @@ from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
 from reportlab.pdfgen import canvas  # noqa: E402
 
 from backend.db import Doc  # noqa: E402
-from backend.statements import Month, Row, Totals  # noqa: E402
+from backend.statements import Month, Row, Tally, Totals  # noqa: E402
 from backend.texts import month_name, rupiah, word  # noqa: E402
 
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
@@ -294,13 +294,9 @@ def statement_pdf(
     c.doForm("summary")  # drawn at the end, when the totals are known
     doc.y -= 22
     doc.columns()
-    money_in = money_out = count = 0
+    tally = Tally()
     for row in rows:
-        count += 1
-        if row.amount > 0:
-            money_in += row.amount
-        else:
-            money_out -= row.amount
+        tally.add(row)
         doc.line(
             (
                 when(row.booked_at, timezone)[:16],
@@ -310,8 +306,8 @@ def statement_pdf(
                 rupiah(row.balance),
             )
         )
-    totals = Totals(month, opening, money_in, money_out, count)
-    if count == 0:
+    totals = tally.totals(month, opening)
+    if totals.count == 0:
         doc.text(_MARGIN, 400, False, word(lang, "none"), _FONT, 9)
         doc.y -= _LINE
     _closing(doc, totals)

@@ -146,6 +146,25 @@ class Totals:
         return self.opening + self.money_in - self.money_out
 
 
+@dataclass
+class Tally:
+    """Money in, money out and the number of movements, added up row by row."""
+
+    money_in: int = 0
+    money_out: int = 0
+    count: int = 0
+
+    def add(self, row: Row) -> None:
+        self.count += 1
+        if row.amount > 0:
+            self.money_in += row.amount
+        else:
+            self.money_out -= row.amount
+
+    def totals(self, month: Month, opening: int) -> Totals:
+        return Totals(month, opening, self.money_in, self.money_out, self.count)
+
+
 def row_of(record: Doc, username: str) -> Row:
     """A record as its party `username` sees it."""
     outgoing = record["src"] == username
@@ -278,23 +297,19 @@ class Statements:
 
     def _count(self, username: str, month: Month, opening: int) -> Totals:
         """Add up one month from its opening balance, and keep it when it is over."""
-        money_in = money_out = count = 0
+        tally = Tally()
         for row in self.booked(username, *month.bounds(self.timezone)):
-            count += 1
-            if row.amount > 0:
-                money_in += row.amount
-            else:
-                money_out -= row.amount
-        totals = Totals(month, opening, money_in, money_out, count)
+            tally.add(row)
+        totals = tally.totals(month, opening)
         if month.bounds(self.timezone)[1] + SETTLED_MS <= self.ledger.clock():
             doc = {
                 "_id": _month_key(username, month),
                 "user": username,
                 "month": month.number,
                 "opening": opening,
-                "money_in": money_in,
-                "money_out": money_out,
-                "count": count,
+                "money_in": totals.money_in,
+                "money_out": totals.money_out,
+                "count": totals.count,
             }
             self.store.statements.replace_one({"_id": doc["_id"]}, doc, upsert=True)
         return totals
@@ -335,13 +350,17 @@ class Statements:
         series = [now]
         while len(series) < months:
             series.insert(0, series[0].previous())
-        per_month = [self.totals(username, m) for m in series]
-        spent: dict[tuple[str | None, str | None], int] = {}
+        per_month = [self.totals(username, m) for m in series[:-1]]  # the months that are over
+        # this month, read once: its totals (from last month's closing) and where its money went
+        tally, spent = Tally(), dict[tuple[str | None, str | None], int]()
         for row in self.booked(username, *now.bounds(self.timezone)):
+            tally.add(row)
             if row.amount < 0:
                 party = row.counterparty if by == "counterparty" else None
                 key = (party, None if party else row.record["kind"])
                 spent[key] = spent.get(key, 0) - row.amount
+        opening = per_month[-1].closing if per_month else self.opening(username, now)
+        per_month.append(tally.totals(now, opening))
         ranked = sorted(spent.items(), key=lambda item: (-item[1], item[0][0] or "", item[0][1] or ""))
         return {
             "month": str(now),

@@ -243,12 +243,6 @@ class BackendClient:
         path = _path("api", "user", "transfer", session["username"])
         return await self._user(session, "GET", path, params=params)
 
-    async def statement_totals(self, session: Session, month: str) -> JSON:
-        """A month's opening, money in and out, closing and count (no document made)."""
-        return await self._user(
-            session, "GET", "/api/user/statement", params={"month": month, "format": "json"}
-        )
-
     async def document(
         self, session: Session, what: str, lang: str, **params: str
     ) -> tuple[bytes, Mapping[str, str]]:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from backend.api.deps import AdminUser, IdempotencyKey, WalletDep, current_admin
-from backend.api.responses import SIGNED_IN
+from backend.api.responses import SIGNED_IN, csv_download
 from backend.documents import balances_csv, ledger_csv
 from backend.errors import ErrorCode, InvalidRequest
 from backend.ledger import DEPOSIT, WITHDRAWAL, Kind, State
@@ -36,7 +36,6 @@ router = APIRouter(
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 Day = Annotated[date, Query(description="A calendar day in Asia/Jakarta (LIMITS_TIMEZONE), YYYY-MM-DD")]
-CSV = "text/csv; charset=utf-8"
 
 
 def _day_start(day: date, timezone: str) -> int:
@@ -166,12 +165,7 @@ def export_ledger(
     low, high = _days(start, end, zone)
     party = wallet.accounts.get(username)["_id"] if username else None
     records = wallet.statements.export(low, high, kind=kind, username=party)
-    name = f"mata-duitan-ledger-{start}-{end}.csv"
-    return StreamingResponse(
-        ledger_csv(records, zone),
-        media_type=CSV,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return csv_download(ledger_csv(records, zone), f"mata-duitan-ledger-{start}-{end}.csv")
 
 
 @router.get("/reconcile/as-of", response_model=ReconciliationAsOf)
@@ -191,11 +185,7 @@ def balances_as_of(wallet: WalletDep, day: Day) -> StreamingResponse:
     """Every account's balance at the end of a past day, as CSV (the lines behind /reconcile/as-of)."""
     end = _days(day, day, wallet.settings.limits_timezone)[1]
     balances, _ = wallet.statements.balances_as_of(end)
-    return StreamingResponse(
-        balances_csv(balances),
-        media_type=CSV,
-        headers={"Content-Disposition": f'attachment; filename="mata-duitan-balances-{day}.csv"'},
-    )
+    return csv_download(balances_csv(balances), f"mata-duitan-balances-{day}.csv")
 
 
 @router.get("/audit", response_model=AuditList)

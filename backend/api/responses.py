@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+
+from fastapi.responses import StreamingResponse
 
 from backend.schemas import ErrorBody
 
@@ -28,3 +31,13 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 ANY = errors(400, 413, 422, 503)
 # ... and any route that needs an access token, plus what its rules refuse.
 SIGNED_IN = {**ANY, **errors(401, 403, 404, 409)}
+
+
+def attachment(filename: str) -> dict[str, str]:
+    """The header that makes a browser or client save the body as `filename`."""
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+def csv_download(lines: Iterator[str], filename: str) -> StreamingResponse:
+    """A CSV sent as it is produced, line by line (never built in memory), saved as `filename`."""
+    return StreamingResponse(lines, media_type="text/csv; charset=utf-8", headers=attachment(filename))

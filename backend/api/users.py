@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from backend.api.deps import CurrentUser, WalletDep, own_or_admin
-from backend.api.responses import ANY, errors
+from backend.api.responses import ANY, attachment, csv_download, errors
 from backend.db import Doc
 from backend.documents import insights_png, statement_csv, statement_pdf
 from backend.schemas import (
@@ -39,7 +39,6 @@ MonthQuery = Annotated[
 Whose = Annotated[str | None, Query(max_length=32, description="Admins: whose account (default: your own)")]
 Lang = Annotated[Literal["en", "id"] | None, Query(description="Default: the account holder's language")]
 PDF = "application/pdf"
-CSV = "text/csv; charset=utf-8"
 
 
 def _holder(user: Doc, wallet: Wallet, username: str | None) -> Doc:
@@ -48,10 +47,6 @@ def _holder(user: Doc, wallet: Wallet, username: str | None) -> Doc:
         return user
     own_or_admin(user, username)
     return wallet.accounts.get(username)
-
-
-def _attachment(name: str) -> dict[str, str]:
-    return {"Content-Disposition": f'attachment; filename="{name}"'}
 
 
 @router.get("", response_model=UserPrivate)
@@ -129,16 +124,14 @@ def statement(
     name = f"mata-duitan-{owner}-{chosen}"
     if format == "csv":
         rows = wallet.statements.rows(owner, chosen)
-        return StreamingResponse(
-            statement_csv(words, rows, zone), media_type=CSV, headers=_attachment(f"{name}.csv")
-        )
+        return csv_download(statement_csv(words, rows, zone), f"{name}.csv")
     opening = wallet.statements.opening(owner, chosen)
     rows = wallet.statements.rows(owner, chosen, opening)
     pdf, totals = statement_pdf(words, holder, chosen, opening, rows, zone, wallet.ledger.clock())
     figures = {
         f"X-Statement-{k.replace('_', '-').title()}": str(v) for k, v in summary_fields(totals).items()
     }
-    return Response(pdf, media_type=PDF, headers={**_attachment(f"{name}.pdf"), **figures})
+    return Response(pdf, media_type=PDF, headers={**attachment(f"{name}.pdf"), **figures})
 
 
 @router.get(
