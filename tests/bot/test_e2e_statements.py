@@ -173,3 +173,25 @@ async def test_insights_is_a_chart_with_a_summary(telegram: FakeTelegram, two_us
     await telegram.wait_until(lambda: f"Most went to @{bob_name}" in photo.body)
     assert [label for label, _ in photo.buttons] == ["🏷 By kind"]
     assert [s.method for s in telegram.sent(alice)].count("sendPhoto") == 1  # one chart, edited
+
+
+async def test_documents_and_the_chart_get_through_429s_and_502s(
+    telegram: FakeTelegram, two_users: dict[str, Any]
+) -> None:
+    """Telegram refusing (429 with retry_after) or failing (502) the uploads for a while: the
+    rate limiter tries again, and each document and the chart arrive exactly once."""
+    alice = two_users["alice"]
+    month = recent_months(1)[0]
+    with telegram.inject("429", rate=1.0, seconds=1.5, retry_after=1, methods=["sendDocument"]) as refused:
+        telegram.send_text(alice, f"/statement {month}")
+        pdf = await telegram.wait_for(alice, lambda s: s.method == "sendDocument", timeout=30)
+        sheet = await telegram.wait_for(alice, lambda s: s.method == "sendDocument", timeout=30)
+    assert refused.hits >= 1
+    assert (pdf.filename, sheet.filename) == (f"mata-duitan-{month}.pdf", f"mata-duitan-{month}.csv")
+    with telegram.inject("502", rate=1.0, seconds=1.0, methods=["sendPhoto"]) as failed:
+        telegram.send_text(alice, "/insights")
+        photo = await telegram.wait_for(alice, lambda s: s.method == "sendPhoto", timeout=30)
+    assert failed.hits >= 1 and photo.photo is not None and photo.photo.startswith(PNG)
+    await telegram.expect_silence(alice, 1.0)
+    methods = [s.method for s in telegram.sent(alice)]
+    assert methods.count("sendDocument") == 2 and methods.count("sendPhoto") == 1
